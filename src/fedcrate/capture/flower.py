@@ -1,0 +1,389 @@
+"""Tracker for Flower's message API (`@app.main()`, `strategy.start(...)` → `Result`).
+
+Three touchpoints, the same as flwrCrate's so switching is a one-line import change:
+
+    with FLCrateTracker(context, strategy, output_dir=..., grid=grid) as tracker:
+        result = strategy.start(..., evaluate_fn=tracker.wrap_evaluate(evaluate))
+        tracker.record_result(result, model_path="final_model.pt")
+
+The tracker never breaks training: every capture step catches its own faults, logs one
+clear message and records what it could. A failure inside the `with` block is recorded
+(FailedActionStatus + error) and then re-raised unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from ..app_project import find_pyproject, load_pyproject
+from ..crate import WrittenCrate, write_crate
+from ..errors import FedcrateError
+from ..metrics import MetricResolver
+from ..people import parse_license, parse_person
+from ..record import (
+    FederationFacts,
+    Parameter,
+    RoundObservation,
+    RunRecord,
+    RunStatus,
+    Side,
+    SoftwareFacts,
+    StrategyFacts,
+    utc_now,
+)
+from ..redaction import redact_parameter
+from .environment import declared_software, installed_version
+
+__all__ = ["FLCrateTracker", "default_output_root", "resolve_output_dir"]
+
+logger = logging.getLogger("fedcrate")
+
+_ROUND_KEYS = ("num-server-rounds", "num_server_rounds", "num-rounds", "num_rounds", "rounds")
+_STRATEGY_DOCS = "https://flower.ai/docs/framework/ref-api/flwr.serverapp.strategy.{}.html"
+_RESULT_SIDES = (
+    ("train_metrics_clientapp", Side.CLIENT_TRAIN),
+    ("evaluate_metrics_clientapp", Side.CLIENT_EVALUATE),
+    ("evaluate_metrics_serverapp", Side.SERVER_EVALUATE),
+)
+
+
+def default_output_root() -> Path:
+    """Where relative output folders go: `$FEDCRATE_HOME`, else `~/fedcrate`.
+
+    Under Flower the ServerApp's working directory is the SuperLink's, so resolving a
+    relative path against it would drop crates wherever the SuperLink was started.
+    """
+    configured = os.environ.get("FEDCRATE_HOME")
+    return Path(configured).expanduser() if configured else Path.home() / "fedcrate"
+
+
+def resolve_output_dir(output_dir: str | os.PathLike[str] | None) -> Path:
+    """Absolute output folder: absolute paths as given, relative ones under the root above."""
+    path = Path(output_dir).expanduser() if output_dir else Path("fl_crate_out")
+    return path if path.is_absolute() else default_output_root() / path
+
+
+def _ensure_visible_logging() -> None:
+    # Flower apps rarely configure logging; without a handler our INFO lines (the crate's
+    # path) would be swallowed by Python's last-resort handler.
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("fedcrate %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def _caller_file() -> Path | None:
+    """The file of the code that created the tracker (the app's server_app.py)."""
+    for frame_info in inspect.stack()[2:6]:
+        filename = frame_info.filename
+        if filename and not filename.startswith("<") and "fedcrate" not in Path(filename).parts:
+            return Path(filename).resolve()
+    return None
+
+
+def _plain(value: Any) -> str | int | float | bool | None:
+    """A JSON-friendly scalar, or raise TypeError for anything else."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        item = value.item()
+        if isinstance(item, (bool, int, float, str)):
+            return item
+    raise TypeError(f"not a scalar: {type(value).__name__}")
+
+
+class FLCrateTracker:
+    """Capture a Flower run and write an RO-Crate when the `with` block ends.
+
+    Args:
+        context: the ServerApp's `Context` (run id, run config).
+        strategy: the strategy instance (class, module and hyperparameters are captured).
+        output_dir: folder for crates; relative paths resolve under `$FEDCRATE_HOME`
+            (default `~/fedcrate`). Each run gets `ro-crate/`, `ro-crate-2/`, ….
+        pyproject_path: the app's pyproject.toml; default: the nearest one above the
+            file that creates the tracker (works for apps installed by `flwr run`).
+        app_name: the crate's name. author / agent: a name, an ORCID, or a dict with
+            name / orcid / affiliation / email. license: an SPDX id or license URL.
+        grid: the ServerApp's `Grid`, for run, FAB and federation facts.
+        save_arrays: when `record_result` gets no model file, save `result.arrays` as
+            `final_model.npz` so the crate still holds the model.
+    """
+
+    def __init__(
+        self,
+        context: Any,
+        strategy: Any,
+        output_dir: str | os.PathLike[str] | None = None,
+        pyproject_path: str | os.PathLike[str] | None = None,
+        app_name: str | None = None,
+        author: Any = None,
+        license: Any = None,
+        agent: Any = None,
+        *,
+        grid: Any = None,
+        save_arrays: bool = True,
+    ) -> None:
+        _ensure_visible_logging()
+        self.output_dir = resolve_output_dir(output_dir)
+        if output_dir is None or not Path(output_dir).expanduser().is_absolute():
+            logger.info("relative output_dir %r resolves to %s", output_dir, self.output_dir)
+        self.save_arrays = save_arrays
+        self.crate: WrittenCrate | None = None
+        self._lock = threading.Lock()
+        self._observations: dict[tuple[int, Side, str], RoundObservation] = {}
+        self._skipped_metrics: set[str] = set()
+        self._arrays: Any = None
+        self._temp_model: Path | None = None
+
+        self.record = RunRecord(name=app_name or "Federated learning run", started_at=utc_now())
+        self._pyproject: dict[str, Any] = {}
+        self.pyproject_path = self._locate_pyproject(pyproject_path)
+        self._resolver = MetricResolver()
+        self._capture("people and license", self._capture_people, author, agent, license)
+        self._capture("pyproject", self._capture_pyproject)
+        self._capture("run config", self._capture_config, context)
+        self._capture("strategy", self._capture_strategy, strategy)
+        self._capture("federation", self._capture_federation, context, grid)
+        if app_name is None:
+            fab = self.record.federation.fab_id
+            if fab:
+                self.record.name = f"Flower run of {fab}"
+
+    # -- capture steps: each may fail on its own without stopping the others ----------
+
+    def _capture(self, what: str, step: Callable[..., None], *args: Any) -> None:
+        try:
+            step(*args)
+        except FedcrateError as exc:
+            logger.error("%s not captured: %s", what, exc)
+        except Exception as exc:
+            logger.error("%s not captured (%s: %s)", what, type(exc).__name__, exc)
+
+    def _locate_pyproject(self, given: str | os.PathLike[str] | None) -> Path | None:
+        caller = _caller_file()
+        if given is not None:
+            path = Path(given).expanduser()
+            if path.is_absolute():
+                return path
+            candidates = [caller.parent / path] if caller else []
+            candidates += [p / path for p in (caller.parents if caller else [])]
+            candidates.append(Path.cwd() / path)
+            return next((c for c in candidates if c.is_file()), Path.cwd() / path)
+        return find_pyproject(caller) if caller else find_pyproject(Path.cwd())
+
+    def _capture_people(self, author: Any, agent: Any, license_: Any) -> None:
+        for role, spec in (("author", author), ("agent", agent)):
+            try:
+                setattr(self.record, role, parse_person(spec, role=role))
+            except FedcrateError as exc:
+                # Keep the name: an unusable ORCID must not erase who ran the experiment.
+                logger.error("%s ORCID dropped: %s", role, exc)
+                if isinstance(spec, Mapping):
+                    kept = {k: v for k, v in spec.items() if k not in ("orcid", "id")}
+                    setattr(self.record, role, parse_person(kept, role=role))
+        self.record.license = parse_license(license_)
+
+    def _capture_pyproject(self) -> None:
+        flwr_version = installed_version("flwr")
+        self.record.flower = SoftwareFacts(
+            key="flwr", name="Flower", installed_version=flwr_version, url="https://flower.ai/"
+        )
+        if self.pyproject_path is None:
+            logger.warning(
+                "no pyproject.toml found; pass pyproject_path= so the app's "
+                "dependencies and metric IRIs are recorded"
+            )
+            return
+        self._pyproject = load_pyproject(self.pyproject_path)
+        dependencies = self._pyproject.get("project", {}).get("dependencies", []) or []
+        self.record.frameworks = declared_software(str(d) for d in dependencies)
+        self._resolver = MetricResolver.from_pyproject(self._pyproject)
+
+    def _capture_config(self, context: Any) -> None:
+        config = dict(getattr(context, "run_config", {}) or {})
+        self.record.config = [redact_parameter(str(k), _plain(v)) for k, v in config.items()]
+        for key in _ROUND_KEYS:
+            if isinstance(config.get(key), int) and not isinstance(config.get(key), bool):
+                self.record.federation = FederationFacts(num_rounds=int(config[key]))
+                break
+
+    def _capture_strategy(self, strategy: Any) -> None:
+        cls = type(strategy)
+        hyperparameters: list[Parameter] = []
+        for name, value in sorted(vars(strategy).items()):
+            if name.startswith("_") or callable(value):
+                continue
+            try:
+                hyperparameters.append(redact_parameter(name, _plain(value)))
+            except TypeError:
+                continue  # records, arrays and other objects are not hyperparameters
+        builtin = self._is_builtin_strategy(cls)
+        source = None
+        if not builtin:
+            try:
+                found = inspect.getsourcefile(cls)
+                source = Path(found) if found else None
+            except TypeError:  # defined interactively: no file to keep
+                source = None
+        self.record.strategy = StrategyFacts(
+            class_name=cls.__name__,
+            module=cls.__module__,
+            hyperparameters=tuple(hyperparameters),
+            version=installed_version("flwr") if builtin else None,
+            url=_STRATEGY_DOCS.format(cls.__name__) if builtin else None,
+            source_file=source,
+        )
+
+    @staticmethod
+    def _is_builtin_strategy(cls: type) -> bool:
+        strategies = sys.modules.get("flwr.serverapp.strategy")
+        return strategies is not None and getattr(strategies, cls.__name__, None) is cls
+
+    def _capture_federation(self, context: Any, grid: Any) -> None:
+        run = getattr(grid, "run", None) if grid is not None else None
+        node_count = None
+        if grid is not None:
+            try:
+                node_count = len(list(grid.get_node_ids()))
+            except Exception as exc:
+                logger.warning("node ids not available from the grid (%s)", exc)
+        run_id = getattr(run, "run_id", None) or getattr(context, "run_id", None)
+        self.record.federation = FederationFacts(
+            run_id=int(run_id) if run_id is not None else None,
+            fab_id=getattr(run, "fab_id", None) or None,
+            fab_version=getattr(run, "fab_version", None) or None,
+            fab_hash=getattr(run, "fab_hash", None) or None,
+            federation_id=getattr(run, "federation_id", None) or None,
+            node_count=node_count,
+            num_rounds=self.record.federation.num_rounds,
+        )
+
+    # -- the touchpoints ----------------------------------------------------------------
+
+    def _observe(self, server_round: int, side: Side, metrics: Any) -> None:
+        if metrics is None:
+            return
+        with self._lock:
+            for name, value in dict(metrics).items():
+                try:
+                    plain = _plain(value)
+                except TypeError:
+                    if name not in self._skipped_metrics:
+                        self._skipped_metrics.add(name)
+                        logger.warning(
+                            "metric %r is a %s, not a number; it is not recorded",
+                            name,
+                            type(value).__name__,
+                        )
+                    continue
+                if plain is None or isinstance(plain, bool):
+                    continue
+                metric = self._resolver.resolve(str(name))
+                key = (int(server_round), side, metric.name)
+                self._observations[key] = RoundObservation(int(server_round), side, metric, plain)
+
+    def wrap_evaluate(self, evaluate_fn: Callable[[int, Any], Any] | None) -> Any:
+        """Wrap a server-side `evaluate_fn(server_round, arrays)` to record its metrics.
+
+        Returns None for None, so `evaluate_fn=tracker.wrap_evaluate(None)` stays valid.
+        """
+        if evaluate_fn is None:
+            return None
+
+        def evaluate(server_round: int, arrays: Any) -> Any:
+            metrics = evaluate_fn(server_round, arrays)
+            try:
+                self._observe(server_round, Side.SERVER_EVALUATE, metrics)
+            except Exception as exc:  # never let provenance break training
+                logger.error("round %s metrics not recorded (%s)", server_round, exc)
+            return metrics
+
+        evaluate.__wrapped__ = evaluate_fn  # type: ignore[attr-defined]
+        return evaluate
+
+    def record_result(self, result: Any, model_path: str | os.PathLike[str] | None = None) -> None:
+        """Fold the `Result`'s per-round metrics in and note the final model file.
+
+        `model_path` is the saved model (copied into the crate, with checksum and size).
+        Without it, `result.arrays` is saved as `final_model.npz` (see `save_arrays`).
+        """
+        try:
+            for attribute, side in _RESULT_SIDES:
+                for server_round, metrics in (getattr(result, attribute, None) or {}).items():
+                    self._observe(int(server_round), side, metrics)
+            if model_path is not None:
+                path = Path(model_path).expanduser().resolve()
+                if path.is_file():
+                    self.record.model_source = path
+                else:
+                    logger.error("model_path %s is not a file; no model recorded", path)
+            else:
+                self._arrays = getattr(result, "arrays", None)
+        except Exception as exc:
+            logger.error("result not fully recorded (%s: %s)", type(exc).__name__, exc)
+
+    # -- context manager ------------------------------------------------------------------
+
+    def __enter__(self) -> FLCrateTracker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> Literal[False]:
+        self.record.ended_at = utc_now()
+        if exc is not None:
+            self.record.status = RunStatus.FAILED
+            message = str(exc)
+            self.record.error = (
+                f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+            )
+        else:
+            self.record.status = RunStatus.COMPLETED
+        try:
+            self.crate = self.write()
+            logger.info("RO-Crate written to %s", self.crate.path)
+        except Exception as write_error:  # never mask the run's own exception
+            logger.error("the RO-Crate could not be written: %s", write_error)
+        return False
+
+    def write(self) -> WrittenCrate:
+        """Write the crate now (the `with` block does this on exit)."""
+        self.record.observations = sorted(
+            self._observations.values(), key=lambda o: (o.round, o.side.value, o.metric.name)
+        )
+        if self.record.model_source is None and self.save_arrays and self._arrays is not None:
+            self.record.model_source = self._save_arrays(self._arrays)
+        try:
+            return write_crate(self.record, self.output_dir)
+        finally:
+            if self._temp_model is not None:
+                self._temp_model.unlink(missing_ok=True)
+                self._temp_model.parent.rmdir()
+                self._temp_model = None
+
+    def _save_arrays(self, arrays: Any) -> Path | None:
+        try:
+            import numpy as np
+
+            folder = Path(tempfile.mkdtemp(prefix="fedcrate-model-"))
+            path = folder / "final_model.npz"
+            named = {str(key): array.numpy() for key, array in arrays.items()}
+            np.savez(path, **named)
+            self._temp_model = path
+            return path
+        except Exception as exc:
+            logger.error("result.arrays could not be saved as a model (%s)", exc)
+            return None

@@ -1,0 +1,236 @@
+"""RunRecord → RO-Crate folder, and RO-Crate folder → Graph.
+
+A crate is built in a hidden staging folder beside its target and renamed into place, so
+a reader never sees half a crate. The first run into an output folder gets `ro-crate/`,
+later runs `ro-crate-2/`, `ro-crate-3/`, … — a name is claimed by the atomic rename
+itself, so two runs finishing at once never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rdflib import Graph
+
+from .errors import CrateWriteError, NotACrate
+from .graph import METADATA_FILE, build_graph, strategy_description
+from .jsonld import graph_to_jsonld, jsonld_to_graph
+from .namespaces import base_iri
+from .record import PayloadFile, RunRecord
+
+__all__ = ["CRATE_FOLDER", "WrittenCrate", "read_crate", "sha256_of", "write_crate"]
+
+logger = logging.getLogger("fedcrate")
+
+CRATE_FOLDER = "ro-crate"
+METRICS_LOG = "metrics-by-round.csv"
+_MAX_CRATES_PER_FOLDER = 100_000
+# Formats with a registered media type that `mimetypes` does not know.
+_MEDIA_TYPES = {".npz": "application/octet-stream", ".csv": "text/csv", ".json": "application/json"}
+
+
+@dataclass(frozen=True)
+class WrittenCrate:
+    """Where a crate was written, and the graph its metadata file serialises."""
+
+    path: Path
+    graph: Graph
+    record: RunRecord
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read as a stream (constant memory for multi-GB models)."""
+    with path.open("rb") as handle:
+        if hasattr(hashlib, "file_digest"):  # Python 3.11+
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+
+def _media_type(path: Path) -> str:
+    known = _MEDIA_TYPES.get(path.suffix.lower())
+    if known:
+        return known
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+def _stage_model(source: Path, staging: Path) -> PayloadFile:
+    target = staging / source.name
+    shutil.copyfile(source, target)
+    return PayloadFile(
+        crate_path=source.name,
+        name="Final aggregated model",
+        description="Global model produced by the last round of the federated run.",
+        encoding_format=_media_type(source),
+        sha256=sha256_of(target),
+        size=target.stat().st_size,
+        role="model",
+    )
+
+
+def _stage_metrics_log(record: RunRecord, staging: Path) -> PayloadFile:
+    target = staging / METRICS_LOG
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["round", "side", "metric", "metric_iri", "value"])
+        for obs in sorted(
+            record.observations, key=lambda o: (o.round, o.side.value, o.metric.name)
+        ):
+            writer.writerow(
+                [obs.round, obs.side.value, obs.metric.name, obs.metric.iri or "", obs.value]
+            )
+    return PayloadFile(
+        crate_path=METRICS_LOG,
+        name="Per-round metrics",
+        description=(
+            "Every metric value of every round, one row per round, side and metric; the "
+            "same values are in the crate's graph as fl:RoundMetric entities."
+        ),
+        encoding_format="text/csv",
+        sha256=sha256_of(target),
+        size=target.stat().st_size,
+        role="metrics-log",
+    )
+
+
+def _stage_strategy_source(record: RunRecord, staging: Path) -> PayloadFile | None:
+    strategy = record.strategy
+    if strategy is None or strategy.source_file is None or (strategy.url and strategy.version):
+        return None
+    source = strategy.source_file
+    target = staging / "code" / source.name
+    target.parent.mkdir(exist_ok=True)
+    shutil.copyfile(source, target)
+    return PayloadFile(
+        crate_path=f"code/{source.name}",
+        name=strategy.class_name,
+        description=strategy_description(strategy) + " Source file that defines it.",
+        encoding_format="text/x-python",
+        sha256=sha256_of(target),
+        size=target.stat().st_size,
+        role="strategy-source",
+    )
+
+
+def _claim_folder(staging: Path, output_dir: Path) -> Path:
+    """Rename `staging` to the first free `ro-crate[-N]` name; the rename is the claim."""
+    for index in range(1, _MAX_CRATES_PER_FOLDER):
+        target = output_dir / (CRATE_FOLDER if index == 1 else f"{CRATE_FOLDER}-{index}")
+        if target.exists():
+            continue
+        try:
+            os.rename(staging, target)
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+                continue  # another run claimed it between exists() and rename()
+            raise
+        return target
+    raise CrateWriteError(f"{output_dir}: holds {_MAX_CRATES_PER_FOLDER} crates; use a new folder")
+
+
+def write_crate(record: RunRecord, output_dir: Path) -> WrittenCrate:
+    """Stage payload files, build the graph, write `ro-crate-metadata.json`, rename into place.
+
+    Raises `CrateWriteError` when the folder cannot be created or written.
+    """
+    output_dir = Path(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".ro-crate-staging-", dir=output_dir))
+    except OSError as exc:
+        raise CrateWriteError(
+            f"{output_dir}: cannot create the crate folder ({exc.strerror}); "
+            "choose an output_dir you can write to"
+        ) from None
+    try:
+        files: list[PayloadFile] = []
+        if record.model_source is not None:
+            files.append(_stage_model(record.model_source, staging))
+        files.append(_stage_metrics_log(record, staging))
+        strategy_source = _stage_strategy_source(record, staging)
+        if strategy_source is not None:
+            files.append(strategy_source)
+        final_record = replace(record, files=files)
+        graph = build_graph(final_record)
+        document = graph_to_jsonld(graph, base_iri(record.run_uuid))
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        (staging / METADATA_FILE).write_text(text, encoding="utf-8")
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a crate is meant to be shared
+        path = _claim_folder(staging, output_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise CrateWriteError(f"{output_dir}: writing the crate failed ({exc})") from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return WrittenCrate(path=path, graph=graph, record=final_record)
+
+
+def _metadata_path(path: Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        path = path / METADATA_FILE
+    if not path.is_file():
+        raise NotACrate(f"{path}: no {METADATA_FILE}; pass a crate folder or its metadata file")
+    return path
+
+
+def _load_document(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotACrate(f"{path}: cannot be read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise NotACrate(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(document, dict) or "@graph" not in document:
+        raise NotACrate(f"{path}: not an RO-Crate metadata file (no top-level @graph)")
+    return document
+
+
+def crate_base(document: dict[str, Any], metadata_path: Path) -> str:
+    """The base IRI to read a crate with.
+
+    fedcrate crates name their run UUID in the root's `identifier` (`urn:uuid:…`), which
+    gives back the base they were built with; other crates get a base derived from their
+    location, stable across reads.
+    """
+    for node in document.get("@graph", []):
+        if isinstance(node, dict) and node.get("@id") == "./":
+            identifiers = node.get("identifier", [])
+            for ident in identifiers if isinstance(identifiers, list) else [identifiers]:
+                text = ident.get("@id") if isinstance(ident, dict) else ident
+                if isinstance(text, str) and text.startswith("urn:uuid:"):
+                    try:
+                        return base_iri(text[len("urn:uuid:") :])
+                    except ValueError:
+                        break
+    location = metadata_path.resolve().parent.as_uri()
+    return base_iri(str(uuid.uuid5(uuid.NAMESPACE_URL, location)))
+
+
+def read_crate(path: Path | str) -> Graph:
+    """The graph of an RO-Crate folder (or metadata file), parsed offline.
+
+    Raises `NotACrate` with the path and the problem when it cannot be read.
+    """
+    metadata_path = _metadata_path(Path(path))
+    document = _load_document(metadata_path)
+    try:
+        return jsonld_to_graph(document, crate_base(document, metadata_path))
+    except Exception as exc:  # rdflib raises many types for malformed JSON-LD
+        raise NotACrate(f"{metadata_path}: not valid JSON-LD ({exc})") from None

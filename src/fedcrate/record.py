@@ -1,0 +1,226 @@
+"""Captured facts about one federated-learning run, as plain dataclasses.
+
+Adapters (Flower, later FEDn and FLIP) fill a `RunRecord`; `graph.py` turns it into RDF.
+Nothing here knows about rdflib or flwr, so records are cheap to build in tests and
+benchmarks and easy to extend with new sources of facts.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+__all__ = [
+    "FederationFacts",
+    "FinalMetric",
+    "License",
+    "Metric",
+    "Organization",
+    "Parameter",
+    "PayloadFile",
+    "Person",
+    "RoundObservation",
+    "RunRecord",
+    "RunStatus",
+    "Side",
+    "SoftwareFacts",
+    "StrategyFacts",
+    "utc_now",
+]
+
+ParameterValue = str | int | float | bool | None
+
+
+def utc_now() -> datetime:
+    """Now, in UTC: crates state times with an explicit `+00:00` offset."""
+    return datetime.now(timezone.utc)
+
+
+class RunStatus(enum.Enum):
+    """How the run ended (schema.org ActionStatusType)."""
+
+    COMPLETED = "CompletedActionStatus"
+    FAILED = "FailedActionStatus"
+    ACTIVE = "ActiveActionStatus"
+
+
+class Side(enum.Enum):
+    """Which part of the federation produced a metric value."""
+
+    SERVER_EVALUATE = "server-evaluate"
+    CLIENT_TRAIN = "client-train"
+    CLIENT_EVALUATE = "client-evaluate"
+
+    @property
+    def label(self) -> str:
+        """Human wording used in names and descriptions."""
+        return {
+            Side.SERVER_EVALUATE: "server-side evaluation",
+            Side.CLIENT_TRAIN: "client-side training (aggregated)",
+            Side.CLIENT_EVALUATE: "client-side evaluation (aggregated)",
+        }[self]
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """An affiliation; `iri` is a ROR or other persistent id when known."""
+
+    name: str
+    iri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person: author or agent of a run.
+
+    `orcid` is the full https://orcid.org/ IRI, already checksum-verified.
+    """
+
+    name: str | None
+    orcid: str | None = None
+    email: str | None = None
+    affiliation: Organization | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class License:
+    """The crate's license as a contextual entity."""
+
+    iri: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareFacts:
+    """A piece of software used as an instrument of the run."""
+
+    key: str
+    """Stable identifier within the crate (distribution name for Python packages)."""
+    name: str
+    installed_version: str | None = None
+    declared_spec: str | None = None
+    """The requirement as declared in the app's pyproject (PEP 508), if any."""
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """A named setting: a run-config entry or a strategy hyperparameter."""
+
+    name: str
+    value: ParameterValue
+    redacted: bool = False
+    """True when `value` is the redaction marker, not the real value."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyFacts:
+    """The aggregation strategy instance handed to the tracker."""
+
+    class_name: str
+    module: str
+    hyperparameters: tuple[Parameter, ...] = ()
+    version: str | None = None
+    url: str | None = None
+    source_file: Path | None = None
+    """The module file defining a strategy written in the app (copied into the crate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A metric name and, when resolvable, the IRI of its published definition."""
+
+    name: str
+    iri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundObservation:
+    """One metric value at one round, from one side of the federation."""
+
+    round: int
+    side: Side
+    metric: Metric
+    value: float | int | str
+
+
+@dataclass(frozen=True, slots=True)
+class FinalMetric:
+    """A metric's value at the last round its side reported it."""
+
+    side: Side
+    metric: Metric
+    value: float | int | str
+    round: int
+
+
+@dataclass(frozen=True, slots=True)
+class FederationFacts:
+    """What the runtime tells about the federation (from the Context and the Grid)."""
+
+    run_id: int | None = None
+    fab_id: str | None = None
+    fab_version: str | None = None
+    fab_hash: str | None = None
+    federation_id: str | None = None
+    node_count: int | None = None
+    num_rounds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadFile:
+    """A file inside the crate folder, described by its checksum and size."""
+
+    crate_path: str
+    """POSIX path relative to the crate root, e.g. `final_model.npz`."""
+    name: str
+    description: str
+    encoding_format: str
+    sha256: str
+    size: int
+    role: str
+    """`model`, `metrics-log` (results of the run) or `strategy-source` (code it used)."""
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """Everything captured about one run; the single input of `graph.build_graph`."""
+
+    name: str
+    started_at: datetime
+    run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    description: str | None = None
+    ended_at: datetime | None = None
+    status: RunStatus = RunStatus.ACTIVE
+    error: str | None = None
+    author: Person | None = None
+    agent: Person | None = None
+    license: License | None = None
+    flower: SoftwareFacts | None = None
+    frameworks: list[SoftwareFacts] = field(default_factory=list)
+    strategy: StrategyFacts | None = None
+    config: list[Parameter] = field(default_factory=list)
+    federation: FederationFacts = field(default_factory=FederationFacts)
+    observations: list[RoundObservation] = field(default_factory=list)
+    files: list[PayloadFile] = field(default_factory=list)
+    model_source: Path | None = None
+    """Where the final model lives before it is copied into the crate."""
+
+    def final_metrics(self) -> list[FinalMetric]:
+        """Each (side, metric)'s value at the last round that side reported it."""
+        last: dict[tuple[Side, str], RoundObservation] = {}
+        for obs in self.observations:
+            key = (obs.side, obs.metric.name)
+            if key not in last or obs.round >= last[key].round:
+                last[key] = obs
+        return [
+            FinalMetric(side=o.side, metric=o.metric, value=o.value, round=o.round)
+            for o in sorted(last.values(), key=lambda o: (o.side.value, o.metric.name))
+        ]
+
+    def rounds(self) -> list[int]:
+        """Distinct round numbers with at least one observation, ascending."""
+        return sorted({o.round for o in self.observations})

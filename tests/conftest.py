@@ -1,0 +1,82 @@
+"""Shared fixtures: a realistic RunRecord built from plain facts (no Flower needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fedcrate.record import (
+    FederationFacts,
+    License,
+    Metric,
+    Organization,
+    Parameter,
+    Person,
+    RoundObservation,
+    RunRecord,
+    RunStatus,
+    Side,
+    SoftwareFacts,
+    StrategyFacts,
+)
+
+STATO_ACCURACY = "http://purl.obolibrary.org/obo/STATO_0000415"
+START = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def make_record(rounds: int = 3, metrics: tuple[str, ...] = ("loss", "accuracy")) -> RunRecord:
+    """A completed run with server- and client-side metrics for `rounds` rounds."""
+    iris = {"accuracy": STATO_ACCURACY}
+    observations = []
+    for server_round in range(rounds + 1):
+        for name in metrics:
+            metric = Metric(name, iris.get(name))
+            observations.append(
+                RoundObservation(
+                    server_round, Side.SERVER_EVALUATE, metric, 1.0 / (server_round + 2)
+                )
+            )
+            if server_round:
+                observations.append(RoundObservation(server_round, Side.CLIENT_TRAIN, metric, 0.5))
+                observations.append(
+                    RoundObservation(
+                        server_round, Side.CLIENT_EVALUATE, metric, 0.25 * server_round
+                    )
+                )
+    return RunRecord(
+        name="unit run",
+        started_at=START,
+        ended_at=START + timedelta(seconds=42, microseconds=987654),
+        run_uuid="1b4c5f2e-0000-4000-8000-000000000001",
+        status=RunStatus.COMPLETED,
+        author=Person(
+            "Ada", "https://orcid.org/0000-0002-1825-0097", affiliation=Organization("Uni")
+        ),
+        license=License("https://spdx.org/licenses/MIT", "MIT"),
+        flower=SoftwareFacts("flwr", "Flower", "1.42.0", url="https://flower.ai/"),
+        frameworks=[
+            SoftwareFacts("numpy", "NumPy", "2.4.6", "numpy>=1.26", "https://numpy.org/"),
+        ],
+        strategy=StrategyFacts(
+            "FedProx",
+            "flwr.serverapp.strategy.fedprox",
+            (Parameter("proximal_mu", 0.1), Parameter("fraction_train", 0.5)),
+            version="1.42.0",
+            url="https://flower.ai/docs/framework/ref-api/flwr.serverapp.strategy.FedProx.html",
+        ),
+        config=[
+            Parameter("num_rounds", 3),
+            Parameter("num-rounds", 4),
+            Parameter("api-token", "[redacted by fedcrate]", redacted=True),
+            Parameter("lr", 0.01),
+        ],
+        federation=FederationFacts(run_id=7, node_count=2, num_rounds=rounds),
+        observations=observations,
+    )
+
+
+@pytest.fixture
+def record_factory() -> Callable[..., RunRecord]:
+    return make_record

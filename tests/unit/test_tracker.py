@@ -1,0 +1,220 @@
+"""The tracker with real Flower objects (Context, FedAvg, Result, records), no simulation.
+
+The end-to-end simulation lives in tests/integration; these pin the tracker's contract:
+what it captures, what it refuses to leak, and that it never breaks or hides a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
+from flwr.serverapp.strategy import FedAvg, FedProx, Result
+
+from fedcrate import FLCrateTracker, read_crate
+from fedcrate.redaction import REDACTED
+from fedcrate.summary import summarize
+
+PYPROJECT = """
+[project]
+name = "tracked-app"
+dependencies = ["flwr[simulation]>=1.42", "numpy>=1.26", "rdflib>=7"]
+[tool.fedcrate.metric-uris]
+loss = "https://example.org/metrics/loss"
+"""
+
+
+def _context(**config: object) -> Context:
+    run_config = {"num-server-rounds": 2, "lr": 0.1, "api-token": "tok-123-secret", **config}
+    return Context(
+        run_id=4242, node_id=0, node_config={}, state=RecordDict(), run_config=run_config
+    )  # type: ignore[arg-type]
+
+
+def _result(rounds: int = 2) -> Result:
+    return Result(
+        arrays=ArrayRecord([np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3)]),
+        train_metrics_clientapp={
+            r: MetricRecord({"loss": 0.9 / r, "train_acc": 0.5}) for r in range(1, rounds + 1)
+        },
+        evaluate_metrics_clientapp={
+            r: MetricRecord({"loss": 0.8 / r, "accuracy": 0.6}) for r in range(1, rounds + 1)
+        },
+        evaluate_metrics_serverapp={
+            r: MetricRecord({"loss": 0.7 / (r + 1), "accuracy": 0.1 * r}) for r in range(rounds + 1)
+        },
+    )
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "pyproject.toml").write_text(PYPROJECT)
+    return tmp_path / "app"
+
+
+def _track(out: Path, app_dir: Path, **kwargs: object) -> FLCrateTracker:
+    return FLCrateTracker(
+        _context(),
+        kwargs.pop("strategy", FedAvg(fraction_train=0.5, min_available_nodes=2)),
+        output_dir=out,
+        pyproject_path=app_dir / "pyproject.toml",
+        app_name="tracked",
+        author={"name": "Ada", "orcid": "0000-0002-1825-0097"},
+        license="MIT",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_completed_run(tmp_path: Path, app_dir: Path) -> None:
+    result = _result()
+    with _track(tmp_path / "out", app_dir) as tracker:
+        evaluate = tracker.wrap_evaluate(lambda rnd, arrays: result.evaluate_metrics_serverapp[rnd])
+        for rnd in range(3):
+            evaluate(rnd, result.arrays)
+        tracker.record_result(result)
+    assert tracker.crate is not None
+    [run] = summarize(read_crate(tracker.crate.path))
+    assert (run.status, run.strategy, run.rounds) == ("Completed", "FedAvg", 2)
+    finals = {(m.side, m.metric): m.value for m in run.final_metrics}
+    assert finals[("server-evaluate", "loss")] == str(0.7 / 3)
+    assert finals[("client-evaluate", "loss")] == str(0.8 / 2)
+    assert finals[("client-train", "loss")] == str(0.9 / 2)
+    # Without model_path, result.arrays becomes the model file.
+    assert (tracker.crate.path / "final_model.npz").is_file()
+    saved = np.load(tracker.crate.path / "final_model.npz")
+    assert [saved[k].shape for k in saved.files] == [(2, 3), (3,)]
+
+
+def test_captures_strategy_config_frameworks_and_metric_iris(tmp_path: Path, app_dir: Path) -> None:
+    with _track(tmp_path / "out", app_dir, strategy=FedProx(proximal_mu=0.3)) as tracker:
+        tracker.record_result(_result())
+    text = (tracker.crate.path / "ro-crate-metadata.json").read_text()  # type: ignore[union-attr]
+    nodes = {n["@id"]: n for n in json.loads(text)["@graph"]}
+    strategy = nodes["#fl-strategy"]
+    assert strategy["name"] == "FedProx" and strategy["version"]
+    hyper = {
+        nodes[ref["@id"]]["name"]: nodes[ref["@id"]]["value"]
+        for ref in strategy["additionalProperty"]
+    }
+    assert hyper["proximal_mu"] == 0.3 and hyper["fraction_train"] == 1.0
+    assert {"#software-numpy", "#software-rdflib"} <= set(nodes)
+    assert "#software-flwr" not in nodes and nodes["#flower"]["version"]
+    assert nodes["#param-lr"]["value"] == 0.1
+    assert nodes["#fl-run"]["fl:runId"] == 4242
+    loss = nodes["#metric-server-evaluate-loss"]
+    assert loss["propertyID"] == {"@id": "https://example.org/metrics/loss"}
+    accuracy = nodes["#metric-client-evaluate-accuracy"]
+    assert accuracy["propertyID"] == {"@id": "http://purl.obolibrary.org/obo/STATO_0000415"}
+
+
+def test_secrets_and_home_paths_stay_out(tmp_path: Path, app_dir: Path) -> None:
+    home = str(Path.home())
+    context = _context(**{"data-path": f"{home}/datasets/digits", "db-url": "https://u:pw@h/db"})
+    with FLCrateTracker(
+        context, FedAvg(), output_dir=tmp_path / "out", pyproject_path=app_dir / "pyproject.toml"
+    ) as tracker:
+        tracker.record_result(_result())
+    text = (tracker.crate.path / "ro-crate-metadata.json").read_text()  # type: ignore[union-attr]
+    assert "tok-123-secret" not in text and "u:pw" not in text
+    assert text.count(REDACTED) >= 2
+    assert "~/datasets/digits" in text and f"{home}/datasets" not in text
+    assert str(app_dir) not in text
+
+
+def test_failure_is_recorded_then_reraised_unchanged(tmp_path: Path, app_dir: Path) -> None:
+    boom = RuntimeError("round 2 diverged")
+    with pytest.raises(RuntimeError) as raised, _track(tmp_path / "out", app_dir) as tracker:
+        evaluate = tracker.wrap_evaluate(
+            lambda rnd, arrays: MetricRecord({"loss": 1.0 / (rnd + 1)})
+        )
+        evaluate(0, None)
+        evaluate(1, None)
+        raise boom
+    assert raised.value is boom
+    [run] = summarize(read_crate(tracker.crate.path))  # type: ignore[union-attr]
+    assert run.status == "Failed" and run.error == "RuntimeError: round 2 diverged"
+    assert run.end is not None
+    assert {(m.metric, m.value) for m in run.final_metrics} == {("loss", "0.5")}
+
+
+def test_keyboard_interrupt_is_a_failed_run(tmp_path: Path, app_dir: Path) -> None:
+    with pytest.raises(KeyboardInterrupt), _track(tmp_path / "out", app_dir) as tracker:
+        raise KeyboardInterrupt
+    [run] = summarize(read_crate(tracker.crate.path))  # type: ignore[union-attr]
+    assert (run.status, run.error) == ("Failed", "KeyboardInterrupt")
+
+
+def test_no_file_io_per_round(tmp_path: Path, app_dir: Path) -> None:
+    # flwrCrate rewrote its whole metrics log on every round (cost grows with rounds²).
+    out = tmp_path / "out"
+    with _track(out, app_dir) as tracker:
+        evaluate = tracker.wrap_evaluate(lambda rnd, arrays: MetricRecord({"loss": 1.0}))
+        for rnd in range(50):
+            evaluate(rnd, None)
+        assert not out.exists()
+    assert sorted(p.name for p in out.iterdir()) == ["ro-crate"]
+
+
+def test_model_path_is_copied_and_relative_output_dir_goes_under_fedcrate_home(
+    tmp_path: Path, app_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEDCRATE_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    Path("model.pt").write_bytes(b"weights")
+    with _track(Path("runs/exp1"), app_dir) as tracker:
+        tracker.record_result(_result(), model_path="model.pt")
+    assert tracker.crate is not None
+    assert tracker.crate.path == tmp_path / "home" / "runs" / "exp1" / "ro-crate"
+    assert (tracker.crate.path / "model.pt").read_bytes() == b"weights"
+
+
+def test_bad_orcid_and_broken_pyproject_never_stop_the_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "pyproject.toml"
+    broken.write_text("[project\nname = ")
+    with (
+        caplog.at_level(logging.ERROR, logger="fedcrate"),
+        FLCrateTracker(
+            _context(),
+            FedAvg(),
+            output_dir=tmp_path / "out",
+            pyproject_path=broken,
+            author={"name": "Ada", "orcid": "0000-0002-1825-0098"},
+        ) as tracker,
+    ):
+        tracker.record_result(_result())
+    assert "check digit" in caplog.text and "not valid TOML" in caplog.text
+    text = (tracker.crate.path / "ro-crate-metadata.json").read_text()  # type: ignore[union-attr]
+    assert '"name": "Ada"' in text and "0000-0002-1825-0098" not in text
+
+
+def test_evaluate_fn_errors_propagate_and_none_stays_none(tmp_path: Path, app_dir: Path) -> None:
+    tracker = _track(tmp_path / "out", app_dir)
+    assert tracker.wrap_evaluate(None) is None
+
+    def broken(rnd: int, arrays: object) -> MetricRecord:
+        raise ValueError("user bug")
+
+    with pytest.raises(ValueError, match="user bug"):
+        tracker.wrap_evaluate(broken)(1, None)
+
+
+def test_unencodable_metric_values_are_skipped_with_one_warning(
+    tmp_path: Path, app_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="fedcrate"),
+        _track(tmp_path / "out", app_dir) as tracker,
+    ):
+        evaluate = tracker.wrap_evaluate(lambda rnd, a: {"loss": 0.5, "hist": [1.0, 2.0]})
+        evaluate(1, None)
+        evaluate(2, None)
+    assert caplog.text.count("'hist' is a list") == 1
+    [run] = summarize(read_crate(tracker.crate.path))  # type: ignore[union-attr]
+    assert [m.metric for m in run.final_metrics] == ["loss"]
