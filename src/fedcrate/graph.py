@@ -125,7 +125,11 @@ class _Builder:
     # -- entities ---------------------------------------------------------------------
 
     def person(self, person: Person) -> URIRef:
-        iri = URIRef(person.orcid) if person.orcid else fragment(self.base, "person", person.name or "anonymous")
+        iri = (
+            URIRef(person.orcid)
+            if person.orcid
+            else fragment(self.base, "person", person.name or "anonymous")
+        )
         self.add(iri, TYPE, S.Person)
         self.add(iri, TYPE, P.Person)
         self.add_text(iri, S.name, person.name)

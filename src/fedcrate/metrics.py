@@ -18,7 +18,13 @@ from .app_project import tool_table
 from .errors import MetricIRIError
 from .record import Metric
 
-__all__ = ["BUILTIN_METRIC_IRIS", "BUILTIN_PREFIXES", "MetricResolver", "expand_iri"]
+__all__ = [
+    "BUILTIN_METRIC_IRIS",
+    "BUILTIN_PREFIXES",
+    "MetricResolver",
+    "expand_iri",
+    "shorten_iri",
+]
 
 logger = logging.getLogger("fedcrate")
 
@@ -130,6 +136,15 @@ def expand_iri(value: str, prefixes: Mapping[str, str], *, where: str) -> str:
         f"({known}); use e.g. 'http://purl.obolibrary.org/obo/STATO_0000415' or "
         "'stato:STATO_0000415', or declare the prefix under [tool.fedcrate.prefixes]."
     )
+
+
+def shorten_iri(iri: str) -> str:
+    """`stato:STATO_0000415` for display; IRIs outside the built-in prefixes unchanged."""
+    best = ""
+    for prefix, namespace in BUILTIN_PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(BUILTIN_PREFIXES.get(best, "")):
+            best = prefix
+    return f"{best}:{iri[len(BUILTIN_PREFIXES[best]) :]}" if best else iri
 
 
 @dataclass

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from fedcrate.errors import MetricIRIError
-from fedcrate.metrics import BUILTIN_METRIC_IRIS, MetricResolver
+from fedcrate.metrics import BUILTIN_METRIC_IRIS, MetricResolver, shorten_iri
 
 STATO_ACCURACY = "http://purl.obolibrary.org/obo/STATO_0000415"
 
@@ -97,3 +97,9 @@ def test_legacy_tables_are_read_and_new_one_wins() -> None:
 def test_value_that_is_no_iri_names_the_key(bad: str) -> None:
     with pytest.raises(MetricIRIError, match=r"metric-uris\] my_metric = .*known prefix"):
         MetricResolver.from_pyproject({"tool": {"fedcrate": {"metric-uris": {"my_metric": bad}}}})
+
+
+def test_iris_shorten_to_curies_for_display() -> None:
+    assert shorten_iri(STATO_ACCURACY) == "stato:STATO_0000415"
+    assert shorten_iri("http://mex.aksw.org/mex-perf#fMeasure") == "mexperf:fMeasure"
+    assert shorten_iri("https://example.org/m") == "https://example.org/m"

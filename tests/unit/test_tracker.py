@@ -218,3 +218,30 @@ def test_unencodable_metric_values_are_skipped_with_one_warning(
     assert caplog.text.count("'hist' is a list") == 1
     [run] = summarize(read_crate(tracker.crate.path))  # type: ignore[union-attr]
     assert [m.metric for m in run.final_metrics] == ["loss"]
+
+
+class TrimmedFedAvg(FedAvg):
+    """A strategy written in the app: its source file belongs in the crate."""
+
+    def __init__(self, trim: float = 0.1) -> None:
+        super().__init__(fraction_train=0.5)
+        self.trim = trim
+
+
+def test_custom_strategy_is_recorded_with_its_source(tmp_path: Path, app_dir: Path) -> None:
+    with _track(tmp_path / "out", app_dir, strategy=TrimmedFedAvg(trim=0.2)) as tracker:
+        tracker.record_result(_result())
+    assert tracker.crate is not None
+    source = tracker.crate.path / "code" / Path(__file__).name
+    assert source.read_text() == Path(__file__).read_text()
+    nodes = {
+        n["@id"]: n
+        for n in json.loads((tracker.crate.path / "ro-crate-metadata.json").read_text())["@graph"]
+    }
+    entity = nodes[f"code/{Path(__file__).name}"]
+    assert set(entity["@type"]) >= {"File", "SoftwareSourceCode", "fl:AggregationStrategy"}
+    assert entity["fl:pythonClass"].endswith("test_tracker.TrimmedFedAvg")
+    hyper = {
+        nodes[r["@id"]]["name"]: nodes[r["@id"]]["value"] for r in entity["additionalProperty"]
+    }
+    assert hyper["trim"] == 0.2 and hyper["fraction_train"] == 0.5

@@ -1,0 +1,9 @@
+"""``fedcrate demo``: a bundled Flower app run in a private local simulation.
+
+The app itself lives in ``app/`` (a complete Flower app directory shipped as
+package data); :func:`run_demo` runs a copy of it and returns the crate path.
+"""
+
+from fedcrate.demo.runner import APP_DIR, DemoError, DemoResult, run_demo
+
+__all__ = ["APP_DIR", "DemoError", "DemoResult", "run_demo"]

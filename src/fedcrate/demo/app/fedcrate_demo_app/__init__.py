@@ -1,0 +1,1 @@
+"""fedcrate demo Flower app: FedAvg of a softmax regression on digits."""

@@ -1,0 +1,484 @@
+"""Run the bundled Flower demo app in a private local simulation and return its crate.
+
+Isolation rules (each one prevents a concrete failure):
+
+* A private ``FLWR_HOME`` per run: ``flwr`` reads connections from
+  ``$FLWR_HOME/config.toml`` and installs apps under ``$FLWR_HOME/apps``; the
+  user's ``~/.flwr`` is never read or written.
+* Our own ``flower-superlink --simulation`` on a free 127.0.0.1 port, started
+  by us (we own its PID). Flower's ``:local:`` connection would instead start a
+  detached SuperLink on a fixed port that outlives the run and is shared with
+  any other ``flwr run`` on the machine.
+* The app is copied to a temp dir before ``flwr run``, which may migrate
+  (rewrite) the app's ``pyproject.toml``; the installed package stays pristine.
+* Every process started for the run is stopped by PID afterwards (see
+  :mod:`fedcrate.demo._procs`), on success, on error and on KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import shutil
+import site
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from fedcrate.demo._procs import ProcessGroupTracker, stop_popen
+
+APP_DIR = Path(__file__).resolve().parent / "app"
+CRATE_METADATA = "ro-crate-metadata.json"
+CONNECTION_NAME = "fedcrate-demo"
+MARKER_VAR = "FEDCRATE_DEMO_RUN_ID"
+
+_TAIL_LINES = 60
+_GRACE_S = 10.0  # for processes we launched: SuperLink stops SuperExec and its tree
+_STRAGGLER_GRACE_S = 5.0  # then for Ray leftovers; Ray's agents ignore SIGTERM anyway
+_SUPERLINK_START_S = 30.0
+_PORT_ATTEMPTS = 3
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_RUN_ID = re.compile(r"Successfully started run (\d+)")
+
+Logger = Callable[[str], None]
+
+
+class DemoError(RuntimeError):
+    """The demo could not produce a crate; the message carries Flower's output tail."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """Outcome of :func:`run_demo`."""
+
+    crate_dir: Path
+    elapsed_s: float
+    stdout_tail: str
+    leftover_pids: tuple[int, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Workdir:
+    """Per-run scratch layout, removed after a successful run."""
+
+    root: Path
+    app: Path
+    flwr_home: Path
+    ray_tmp: Path
+    run_config: Path
+    superlink_log: Path
+
+
+def run_demo(
+    out_dir: Path,
+    rounds: int = 3,
+    nodes: int = 2,
+    *,
+    timeout: float = 600,
+    log: Logger | None = None,
+) -> DemoResult:
+    """Run the demo app with ``nodes`` simulated SuperNodes for ``rounds`` rounds.
+
+    The ServerApp's :class:`~fedcrate.FLCrateTracker` writes the crate under
+    ``out_dir``; the newest crate folder written during this call is returned.
+    Raises :class:`DemoError` on failure or after ``timeout`` seconds (stopping
+    the processes afterwards can take up to ~20 s more when Ray is mid-run).
+    ``log`` receives every line of Flower's output plus the runner's own notes.
+    On success the scratch dir (FLWR_HOME, SuperLink log, Ray's files) is removed;
+    on failure it is kept for inspection and the error message names it.
+    """
+    _check_args(rounds, nodes, timeout)
+    emit: Logger = log or (lambda _line: None)
+    started, started_wall = time.monotonic(), time.time()
+    deadline = started + timeout
+    out_dir = Path(out_dir).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    crates_before = _crate_dirs(out_dir)
+    bin_dir = _flower_bin_dir()
+
+    work = _make_workdir()
+    _write_run_config(work.run_config, out_dir=out_dir, rounds=rounds, nodes=nodes)
+    marker = uuid.uuid4().hex
+    env = _child_env(work, bin_dir, marker)
+    procs = ProcessGroupTracker(f"{MARKER_VAR}={marker}")
+    launched: list[subprocess.Popen[bytes]] = []
+    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+    crate: Path | None = None
+    succeeded = False
+    try:
+        port = _start_superlink(work, bin_dir, env, procs, launched, deadline, emit)
+        emit(f"SuperLink (pid {launched[-1].pid}) listening on 127.0.0.1:{port}")
+        returncode, run_id = _flwr_run(
+            work, bin_dir, env, nodes, procs, launched, deadline, tail, emit
+        )
+        status = _run_status(bin_dir, env, run_id, deadline) if run_id else None
+        emit(f"Flower run {run_id}: {status or 'status unknown'}")
+        crate = _new_crate(out_dir, crates_before, started_wall)
+        if crate is None or returncode != 0 or (status and not status.endswith("completed")):
+            raise DemoError(_failure_message(returncode, status, crate, out_dir, work, tail))
+        succeeded = True
+    finally:
+        leftovers = _shutdown(procs, launched, emit)
+        if not succeeded:  # also on KeyboardInterrupt, which carries no message
+            emit(f"scratch files kept for inspection in {work.root}")
+    _remove(work.root)
+    elapsed = time.monotonic() - started
+    emit(f"demo finished in {elapsed:.1f} s; crate at {crate}")
+    return DemoResult(crate, elapsed, "\n".join(tail), leftovers)
+
+
+def _check_args(rounds: int, nodes: int, timeout: float) -> None:
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    if nodes < 1:
+        raise ValueError(f"nodes must be >= 1, got {nodes}")
+    if timeout <= 0:
+        raise ValueError(f"timeout must be > 0, got {timeout}")
+
+
+def _flower_bin_dir() -> Path:
+    """Directory with ``flwr`` and ``flower-superlink`` of *this* interpreter's environment.
+
+    Not ``Path(sys.executable).resolve()``: a venv's python is a symlink to the
+    base interpreter, and resolving it would leave the venv.
+    """
+    bin_dir = Path(sys.executable).parent
+    scripts = ("flwr", "flower-superlink", "flower-superexec", "flwr-simulation")
+    missing = [s for s in scripts if shutil.which(s, path=str(bin_dir)) is None]
+    if missing:
+        raise DemoError(
+            f"Flower executables {missing} not found next to {sys.executable}; "
+            "install the demo extra: pip install 'fedcrate[demo]'"
+        )
+    return bin_dir
+
+
+def _make_workdir() -> _Workdir:
+    # Short root under /tmp: Ray puts Unix sockets in its temp dir and socket paths
+    # are limited to ~107 bytes (macOS' default TMPDIR is already ~50 bytes long).
+    base = "/tmp" if os.name == "posix" and os.path.isdir("/tmp") else None
+    root = Path(tempfile.mkdtemp(prefix="fcdemo-", dir=base))
+    app = root / "app"
+    shutil.copytree(
+        APP_DIR, app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.fab", ".*_cache")
+    )
+    flwr_home = root / "flwr-home"
+    ray_tmp = root / "ray"
+    flwr_home.mkdir()
+    ray_tmp.mkdir()
+    return _Workdir(
+        root=root,
+        app=app,
+        flwr_home=flwr_home,
+        ray_tmp=ray_tmp,
+        run_config=root / "run-config.toml",
+        superlink_log=flwr_home / "superlink.log",
+    )
+
+
+def _toml_str(value: str) -> str:
+    # JSON string escapes are a subset of TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_run_config(path: Path, *, out_dir: Path, rounds: int, nodes: int) -> None:
+    """Run-config overrides as a TOML file: no shell/regex quoting issues with odd paths.
+
+    ``flwr run --run-config FILE.toml`` loads the file instead of ``k=v`` pairs;
+    only keys declared in the app's ``[tool.flwr.app.config]`` are accepted.
+    """
+    path.write_text(
+        f"num-server-rounds = {rounds}\n"
+        f"min-nodes = {nodes}\n"
+        f"crate-dir = {_toml_str(str(out_dir))}\n",
+        encoding="utf-8",
+    )
+
+
+def _write_flower_config(flwr_home: Path, port: int) -> None:
+    """Point the only (and default) connection at our SuperLink's Control API."""
+    (flwr_home / "config.toml").write_text(
+        "[superlink]\n"
+        f'default = "{CONNECTION_NAME}"\n'
+        "\n"
+        f"[superlink.{CONNECTION_NAME}]\n"
+        f'address = "127.0.0.1:{port}"\n'
+        "insecure = true\n",
+        encoding="utf-8",
+    )
+
+
+def _child_env(work: _Workdir, bin_dir: Path, marker: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)  # would make ray.init() join an existing cluster
+    env.update(
+        {
+            "FLWR_HOME": str(work.flwr_home),
+            # The SuperLink starts flower-superexec / flwr-simulation by name.
+            "PATH": os.pathsep.join([str(bin_dir), env.get("PATH", "")]),
+            # Run the app in this environment instead of `uv sync`-ing a new one.
+            "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
+            # No network: no update check, no telemetry, no Ray usage stats.
+            "FLWR_DISABLE_UPDATE_CHECK": "1",
+            "FLWR_TELEMETRY_ENABLED": "0",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            # Ray's session files, sockets and logs go to our scratch dir, not /tmp/ray.
+            "RAY_TMPDIR": str(work.ray_tmp),
+            # Makes Ray use the loopback address as node IP instead of probing a route.
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "NO_PROXY": ",".join(filter(None, [env.get("NO_PROXY"), "127.0.0.1", "localhost"])),
+            "PYTHONUNBUFFERED": "1",
+            MARKER_VAR: marker,
+        }
+    )
+    env["no_proxy"] = env["NO_PROXY"]
+    _expose_fedcrate(env)
+    return env
+
+
+def _expose_fedcrate(env: dict[str, str]) -> None:
+    """Make the ServerApp import the same ``fedcrate`` as this process.
+
+    Needed when fedcrate runs from a source tree; skipped for site-packages,
+    where prepending the whole directory to PYTHONPATH could shadow the stdlib.
+    """
+    root = Path(__file__).resolve().parents[2]
+    site_dirs = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    if root in site_dirs:
+        return
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spawn(
+    cmd: list[str], env: dict[str, str], stdout: IO[bytes] | int, cwd: Path
+) -> subprocess.Popen[bytes]:
+    # Own session: a terminal Ctrl-C reaches only us, and we stop children in order.
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _start_superlink(
+    work: _Workdir,
+    bin_dir: Path,
+    env: dict[str, str],
+    procs: ProcessGroupTracker,
+    launched: list[subprocess.Popen[bytes]],
+    deadline: float,
+    emit: Logger,
+) -> int:
+    """Start a simulation SuperLink on a free loopback port; retry if the port was taken."""
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        port = _free_port()
+        cmd = [
+            str(bin_dir / "flower-superlink"),
+            "--insecure",  # loopback only; no TLS material for a throwaway demo
+            "--simulation",
+            "--isolation", "subprocess",
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--disable-runtime-dependency-installation",
+        ]  # fmt: skip
+        with work.superlink_log.open("ab") as log_file:
+            proc = _spawn(cmd, env, log_file, cwd=work.root)
+        launched.append(proc)
+        procs.add_root(proc.pid)
+        if _wait_healthy(proc, port, min(deadline, time.monotonic() + _SUPERLINK_START_S)):
+            _write_flower_config(work.flwr_home, port)
+            return port
+        stop_popen(proc, _GRACE_S)
+        emit(f"SuperLink attempt {attempt} on port {port} failed (exit code {proc.returncode})")
+    raise DemoError(
+        f"flower-superlink did not become ready; see {work.superlink_log}:\n"
+        + _tail_of_file(work.superlink_log)
+    )
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int, deadline: float) -> bool:
+    # A proxy-free opener: a configured HTTP proxy must not see loopback requests.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://127.0.0.1:{port}/health"
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with opener.open(url, timeout=1.0) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _flwr_run(
+    work: _Workdir,
+    bin_dir: Path,
+    env: dict[str, str],
+    nodes: int,
+    procs: ProcessGroupTracker,
+    launched: list[subprocess.Popen[bytes]],
+    deadline: float,
+    tail: collections.deque[str],
+    emit: Logger,
+) -> tuple[int, str | None]:
+    """Submit the app and stream its logs until the run ends; return (exit code, run id)."""
+    cmd = [
+        str(bin_dir / "flwr"), "run", str(work.app), CONNECTION_NAME, "--stream",
+        "--run-config", str(work.run_config),
+        # 1 CPU per ClientApp so that two nodes train in parallel on a 2-core machine.
+        "--federation-config", f"num-supernodes={nodes} client-resources-num-cpus=1",
+    ]  # fmt: skip
+    proc = _spawn(cmd, env, subprocess.PIPE, cwd=work.root)
+    launched.append(proc)
+    procs.add_root(proc.pid)
+    run_id: list[str] = []
+    reader = threading.Thread(target=_pump, args=(proc, tail, emit, run_id), daemon=True)
+    reader.start()
+    try:
+        returncode = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired as err:
+        raise DemoError(
+            f"Flower run did not finish before the demo timeout; scratch files kept in "
+            f"{work.root}. Last Flower output:\n" + "\n".join(tail)
+        ) from err
+    finally:
+        procs.refresh()  # remember the tree while it is still connected
+    reader.join(timeout=5)
+    return returncode, (run_id[0] if run_id else None)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes], tail: collections.deque[str], emit: Logger, run_id: list[str]
+) -> None:
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = _ANSI.sub("", raw.decode("utf-8", errors="replace")).rstrip()
+        tail.append(line)
+        if not run_id and (match := _RUN_ID.search(line)):
+            run_id.append(match.group(1))
+        try:
+            emit(line)
+        except Exception:  # a broken callback must not stop draining: a full pipe blocks flwr
+            emit = _ignore
+
+
+def _run_status(bin_dir: Path, env: dict[str, str], run_id: str, deadline: float) -> str | None:
+    """``finished:completed`` etc., from ``flwr ls``; None if it cannot be determined."""
+    cmd = [str(bin_dir / "flwr"), "ls", CONNECTION_NAME, "--run-id", run_id, "--format", "json"]
+    try:
+        out = subprocess.run(
+            cmd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=max(5.0, min(30.0, deadline - time.monotonic())),
+            check=False,
+        ).stdout
+        runs = json.loads(out).get("runs", [])
+    except (subprocess.TimeoutExpired, json.JSONDecodeError, AttributeError):
+        return None
+    status = runs[0].get("status") if runs else None
+    return str(status) if status else None
+
+
+def _crate_dirs(out_dir: Path) -> dict[Path, float]:
+    """Direct sub-folders of ``out_dir`` holding a crate, with the metadata's mtime."""
+    if not out_dir.is_dir():
+        return {}
+    found: dict[Path, float] = {}
+    for child in out_dir.iterdir():
+        meta = child / CRATE_METADATA
+        if meta.is_file():
+            found[child] = meta.stat().st_mtime
+    return found
+
+
+def _new_crate(out_dir: Path, before: dict[Path, float], started_wall: float) -> Path | None:
+    """The newest crate folder created (or rewritten) since ``started_wall``."""
+    fresh = {
+        path: mtime
+        for path, mtime in _crate_dirs(out_dir).items()
+        if path not in before or mtime > before[path] or mtime >= started_wall
+    }
+    return max(fresh, key=fresh.__getitem__) if fresh else None
+
+
+def _failure_message(
+    returncode: int,
+    status: str | None,
+    crate: Path | None,
+    out_dir: Path,
+    work: _Workdir,
+    tail: collections.deque[str],
+) -> str:
+    reasons = []
+    if returncode != 0:
+        reasons.append(f"`flwr run` exited with code {returncode}")
+    if status and not status.endswith("completed"):
+        reasons.append(f"the Flower run ended as {status}")
+    if crate is None:
+        reasons.append(f"no new {CRATE_METADATA} was written under {out_dir}")
+    note = f"A crate was still written (it records the failed run): {crate}\n" if crate else ""
+    return (
+        "fedcrate demo failed: "
+        + "; ".join(reasons)
+        + ".\n"
+        + note
+        + f"Scratch files kept in {work.root} (SuperLink log: {work.superlink_log}).\n"
+        "Last Flower output:\n" + "\n".join(tail)
+    )
+
+
+def _shutdown(
+    procs: ProcessGroupTracker, launched: list[subprocess.Popen[bytes]], emit: Logger
+) -> tuple[int, ...]:
+    """Stop the CLI first, then the SuperLink (which stops its SuperExec), then stragglers."""
+    procs.refresh()
+    for proc in reversed(launched):
+        stop_popen(proc, _GRACE_S)
+    survivors = procs.stop_all(_STRAGGLER_GRACE_S, emit)
+    if survivors:
+        emit(f"WARNING: processes still alive after SIGKILL: {[p.pid for p in survivors]}")
+    return tuple(p.pid for p in survivors)
+
+
+def _ignore(_line: str) -> None:
+    return None
+
+
+def _tail_of_file(path: Path, lines: int = _TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(_ANSI.sub("", line) for line in text.splitlines()[-lines:])
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
