@@ -6,6 +6,7 @@ what it captures, what it refuses to leak, and that it never breaks or hides a f
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -245,3 +246,25 @@ def test_custom_strategy_is_recorded_with_its_source(tmp_path: Path, app_dir: Pa
         nodes[r["@id"]]["name"]: nodes[r["@id"]]["value"] for r in entity["additionalProperty"]
     }
     assert hyper["trim"] == 0.2 and hyper["fraction_train"] == 0.5
+
+
+def test_pyproject_is_found_next_to_the_app_that_creates_the_tracker(tmp_path: Path) -> None:
+    # As under `flwr run`: the app is installed in some folder with its pyproject.toml at
+    # the top and the tracker is created in <app>/<package>/server_app.py.
+    app = tmp_path / "installed_app"
+    (app / "found_app").mkdir(parents=True)
+    (app / "pyproject.toml").write_text(PYPROJECT)
+    (app / "found_app" / "server_app.py").write_text(
+        "from fedcrate import FLCrateTracker\n"
+        "def make(context, strategy, out):\n"
+        "    return FLCrateTracker(context, strategy, output_dir=out)\n"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "found_app.server_app", app / "found_app" / "server_app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tracker = module.make(_context(), FedAvg(), tmp_path / "out")
+    assert tracker.pyproject_path == app / "pyproject.toml"
+    assert [s.key for s in tracker.record.frameworks] == ["numpy", "rdflib"]

@@ -84,10 +84,13 @@ def _ensure_visible_logging() -> None:
 
 def _caller_file() -> Path | None:
     """The file of the code that created the tracker (the app's server_app.py)."""
-    for frame_info in inspect.stack()[2:6]:
-        filename = frame_info.filename
-        if filename and not filename.startswith("<") and "fedcrate" not in Path(filename).parts:
-            return Path(filename).resolve()
+    frame = inspect.currentframe()
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        filename = frame.f_code.co_filename
+        if module != "fedcrate" and not module.startswith("fedcrate."):
+            return None if filename.startswith("<") else Path(filename).resolve()
+        frame = frame.f_back
     return None
 
 
