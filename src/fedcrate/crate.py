@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import gc
 import hashlib
 import json
 import logging
@@ -18,6 +19,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -143,6 +146,23 @@ def _claim_folder(staging: Path, output_dir: Path) -> Path:
     raise CrateWriteError(f"{output_dir}: holds {_MAX_CRATES_PER_FOLDER} crates; use a new folder")
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of terms are made.
+
+    Building a crate allocates many small acyclic objects (triples, literals); in a
+    process that has imported Flower and Ray, each full collection walks a large heap,
+    which made writing a crate up to twice as slow. Nothing here creates cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def write_crate(record: RunRecord, output_dir: Path) -> WrittenCrate:
     """Stage payload files, build the graph, write `ro-crate-metadata.json`, rename into place.
 
@@ -166,9 +186,10 @@ def write_crate(record: RunRecord, output_dir: Path) -> WrittenCrate:
         if strategy_source is not None:
             files.append(strategy_source)
         final_record = replace(record, files=files)
-        graph = build_graph(final_record)
-        document = graph_to_jsonld(graph, base_iri(record.run_uuid))
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        with _collector_paused():
+            graph = build_graph(final_record)
+            document = graph_to_jsonld(graph, base_iri(record.run_uuid))
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         (staging / METADATA_FILE).write_text(text, encoding="utf-8")
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a crate is meant to be shared
         path = _claim_folder(staging, output_dir)

@@ -300,7 +300,7 @@ class _Builder:
         self.add(run, TYPE, S.CreateAction)
         self.add(run, TYPE, P.Activity)
         self.add(run, TYPE, F.FederatedRun)
-        self.add(run, S.name, Literal(f"Federated training run: {record.name}"))
+        self.add(run, S.name, Literal(record.name))
         self.add(run, S.description, Literal(self.run_description()))
         start = format_time(record.started_at)
         self.add(run, S.startTime, Literal(start))
