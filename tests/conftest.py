@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fedcrate.record import (
+    DatasetRef,
     FederationFacts,
     License,
     Metric,
@@ -66,6 +67,14 @@ def make_record(rounds: int = 3, metrics: tuple[str, ...] = ("loss", "accuracy")
             version="1.42.0",
             url="https://flower.ai/docs/framework/ref-api/flwr.serverapp.strategy.FedProx.html",
         ),
+        datasets=[
+            DatasetRef(
+                "digits",
+                "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
+                "8x8 handwritten digits",
+                "https://creativecommons.org/licenses/by/4.0/",
+            )
+        ],
         config=[
             Parameter("num_rounds", 3),
             Parameter("num-rounds", 4),

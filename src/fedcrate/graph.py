@@ -32,6 +32,7 @@ from .namespaces import (
     side_iri,
 )
 from .record import (
+    DatasetRef,
     FinalMetric,
     License,
     Metric,
@@ -176,6 +177,17 @@ class _Builder:
         # next to `softwareVersion`.
         self.add_text(iri, S.version, facts.installed_version)
         self.add_text(iri, S.softwareRequirements, facts.declared_spec)
+        return iri
+
+    def dataset(self, dataset: DatasetRef) -> URIRef:
+        iri = URIRef(dataset.url) if dataset.url else fragment(self.base, "dataset", dataset.name)
+        self.add(iri, TYPE, S.Dataset)
+        self.add(iri, S.name, Literal(dataset.name))
+        self.add_text(iri, S.description, dataset.description)
+        if dataset.url:
+            self.add(iri, S.url, Literal(dataset.url))
+        if dataset.license:
+            self.add(iri, S.license, URIRef(dataset.license))
         return iri
 
     def parameter(self, iri: URIRef, parameter: Parameter) -> URIRef:
@@ -327,6 +339,12 @@ class _Builder:
         for iri in instruments:
             self.add(run, S.instrument, iri)
 
+        for dataset in record.datasets:
+            iri = self.dataset(dataset)
+            # A Dataset is a data entity: RO-Crate wants every one reachable via hasPart.
+            self.add(self.root, S.hasPart, iri)
+            self.add(run, S.object, iri)
+            self.add(run, P.used, iri)
         for parameter in record.config:
             iri = self.parameter(fragment(self.base, "param", parameter.name), parameter)
             self.add(run, S.object, iri)

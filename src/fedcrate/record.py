@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = [
+    "DatasetRef",
     "FederationFacts",
     "FinalMetric",
     "License",
@@ -158,6 +159,17 @@ class FinalMetric:
 
 
 @dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """A training or evaluation dataset the run used (Flower cannot see these itself)."""
+
+    name: str
+    url: str | None = None
+    """Where the dataset is published; becomes its `@id` when given."""
+    description: str | None = None
+    license: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FederationFacts:
     """What the runtime tells about the federation (from the Context and the Grid)."""
 
@@ -203,6 +215,7 @@ class RunRecord:
     frameworks: list[SoftwareFacts] = field(default_factory=list)
     strategy: StrategyFacts | None = None
     config: list[Parameter] = field(default_factory=list)
+    datasets: list[DatasetRef] = field(default_factory=list)
     federation: FederationFacts = field(default_factory=FederationFacts)
     observations: list[RoundObservation] = field(default_factory=list)
     files: list[PayloadFile] = field(default_factory=list)

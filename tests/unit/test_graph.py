@@ -51,7 +51,7 @@ def test_prov_view_needs_no_inference(record_factory: Callable[..., RunRecord]) 
             "https://orcid.org/0000-0002-1825-0097",
             "2026-11-25T10:00:00.123000+00:00",
             "2026-11-25T10:00:43.111000+00:00",
-            "4",
+            "5",  # four run-config entries and one dataset
         )
     ]
 

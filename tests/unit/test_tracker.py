@@ -67,6 +67,7 @@ def _track(out: Path, app_dir: Path, **kwargs: object) -> FLCrateTracker:
         app_name="tracked",
         author={"name": "Ada", "orcid": "0000-0002-1825-0097"},
         license="MIT",
+        datasets=[{"name": "digits", "url": "https://example.org/datasets/digits"}],
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -106,6 +107,9 @@ def test_captures_strategy_config_frameworks_and_metric_iris(tmp_path: Path, app
     assert {"#software-numpy", "#software-rdflib"} <= set(nodes)
     assert "#software-flwr" not in nodes and nodes["#flower"]["version"]
     assert nodes["#param-lr"]["value"] == 0.1
+    dataset = nodes["https://example.org/datasets/digits"]
+    assert dataset["@type"] == "Dataset" and dataset["name"] == "digits"
+    assert {"@id": "https://example.org/datasets/digits"} in nodes["#fl-run"]["object"]
     assert nodes["#fl-run"]["fl:runId"] == 4242
     loss = nodes["#metric-server-evaluate-loss"]
     assert loss["propertyID"] == {"@id": "https://example.org/metrics/loss"}

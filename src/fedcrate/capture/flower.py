@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from ..errors import FedcrateError
 from ..metrics import MetricResolver
 from ..people import parse_license, parse_person
 from ..record import (
+    DatasetRef,
     FederationFacts,
     Parameter,
     RoundObservation,
@@ -118,6 +119,8 @@ class FLCrateTracker:
         app_name: the crate's name. author / agent: a name, an ORCID, or a dict with
             name / orcid / affiliation / email. license: an SPDX id or license URL.
         grid: the ServerApp's `Grid`, for run, FAB and federation facts.
+        datasets: the data the run trained and evaluated on (Flower cannot see it): URLs,
+            `{"name", "url", "description", "license"}` dicts or `DatasetRef`s.
         save_arrays: when `record_result` gets no model file, save `result.arrays` as
             `final_model.npz` so the crate still holds the model.
     """
@@ -134,6 +137,7 @@ class FLCrateTracker:
         agent: Any = None,
         *,
         grid: Any = None,
+        datasets: Iterable[DatasetRef | Mapping[str, str] | str] = (),
         save_arrays: bool = True,
     ) -> None:
         _ensure_visible_logging()
@@ -153,6 +157,7 @@ class FLCrateTracker:
         self.pyproject_path = self._locate_pyproject(pyproject_path)
         self._resolver = MetricResolver()
         self._capture("people and license", self._capture_people, author, agent, license)
+        self._capture("datasets", self._capture_datasets, datasets)
         self._capture("pyproject", self._capture_pyproject)
         self._capture("run config", self._capture_config, context)
         self._capture("strategy", self._capture_strategy, strategy)
@@ -195,6 +200,23 @@ class FLCrateTracker:
                     kept = {k: v for k, v in spec.items() if k not in ("orcid", "id")}
                     setattr(self.record, role, parse_person(kept, role=role))
         self.record.license = parse_license(license_)
+
+    def _capture_datasets(self, datasets: Iterable[DatasetRef | Mapping[str, str] | str]) -> None:
+        for spec in datasets:
+            if isinstance(spec, DatasetRef):
+                self.record.datasets.append(spec)
+            elif isinstance(spec, str):
+                url = spec if "://" in spec else None
+                self.record.datasets.append(DatasetRef(name=spec, url=url))
+            else:
+                self.record.datasets.append(
+                    DatasetRef(
+                        name=str(spec.get("name") or spec.get("url") or spec.get("id")),
+                        url=spec.get("url") or spec.get("id"),
+                        description=spec.get("description"),
+                        license=spec.get("license"),
+                    )
+                )
 
     def _capture_pyproject(self) -> None:
         flwr_version = installed_version("flwr")
