@@ -50,3 +50,15 @@ class CrateWriteError(FedcrateError, OSError):
     """The crate folder could not be written (permissions, disk, name collisions)."""
 
     exit_code = 2
+
+
+class QueryError(FedcrateError, ValueError):
+    """A SPARQL query is invalid or cannot be run (syntax error, unknown name, bad param)."""
+
+    exit_code = 2
+
+
+class EndpointError(FedcrateError, OSError):
+    """A remote SPARQL endpoint or graph store refused a request or cannot be reached."""
+
+    exit_code = 2

@@ -46,6 +46,7 @@ from .record import (
     SoftwareFacts,
     StrategyFacts,
 )
+from .people import parse_license
 from .redaction import REDACTED
 
 __all__ = ["METADATA_FILE", "RESULT_ROLES", "build_graph", "format_time", "strategy_description"]
@@ -114,6 +115,7 @@ class _Builder:
         self.run = fragment(self.base, "fl-run")
         self.triples: list[Triple] = []
         self.sides_described: set[URIRef] = set()
+        self.licenses_described: set[URIRef] = set()
         self.metric_cache: dict[Metric, tuple[Literal, Node, str]] = {}
 
     def add(self, subject: Node, predicate: Node, obj: Node) -> None:
@@ -144,11 +146,13 @@ class _Builder:
             self.add(iri, S.affiliation, org_iri)
         return iri
 
-    def license(self, license_: License) -> URIRef:
+    def license(self, license_: License, subject: str = "this crate") -> URIRef:
         iri = URIRef(license_.iri)
-        self.add(iri, TYPE, S.CreativeWork)
-        self.add_text(iri, S.name, license_.name)
-        self.add(iri, S.description, Literal(f"The license of this crate: {license_.name}."))
+        if iri not in self.licenses_described:
+            self.licenses_described.add(iri)
+            self.add(iri, TYPE, S.CreativeWork)
+            self.add_text(iri, S.name, license_.name)
+            self.add(iri, S.description, Literal(f"The license of {subject}: {license_.name}."))
         return iri
 
     def side(self, side: Side) -> URIRef:
@@ -187,7 +191,9 @@ class _Builder:
         if dataset.url:
             self.add(iri, S.url, Literal(dataset.url))
         if dataset.license:
-            self.add(iri, S.license, URIRef(dataset.license))
+            license_ = parse_license(dataset.license)
+            if license_ is not None:
+                self.add(iri, S.license, self.license(license_, subject="this dataset"))
         return iri
 
     def parameter(self, iri: URIRef, parameter: Parameter) -> URIRef:

@@ -36,6 +36,16 @@ def test_demo_crate_passes_the_official_validator(demo_crate: Path, validator_py
     _assert_valid(demo_crate, validator_python)
 
 
+def test_demo_crate_passes_our_fl_profile_inside_the_official_validator(
+    demo_crate: Path, validator_python: Path
+) -> None:
+    shapes = Path(__file__).resolve().parents[2] / "shapes"
+    report = run_official_validator(
+        demo_crate, "fl-crate-0.1", python=validator_python, extra_profiles=shapes
+    )
+    assert report.passed and report.issues == [], report.issues
+
+
 def test_failed_run_with_custom_strategy_passes_too(
     tmp_path: Path, record_factory: Callable[..., RunRecord], validator_python: Path
 ) -> None:

@@ -4,7 +4,12 @@ Runs under the *validator* venv's python (it imports ``rocrate_validator`` and m
 import ``fedcrate``)::
 
     python offline_validator.py CRATE_DIR --profile ro-crate-1.2 \
+        [--severity REQUIRED|RECOMMENDED|OPTIONAL] [--extra-profiles-path DIR] \
         [--context-file PATH] [--cache-dir DIR]
+
+``--extra-profiles-path DIR`` adds the profiles found under DIR (each a folder with a
+``profile.ttl``, e.g. the repo's ``shapes/``) to the validator's built-in ones, so
+``--profile fl-crate-0.1`` validates against the Federated Learning profile shapes.
 
 How it stays offline, in layers:
 
@@ -151,7 +156,12 @@ def _issue_to_dict(issue: Any) -> dict[str, Any]:
 
 
 def _validate(
-    crate_dir: Path, profile: str, context_file: Path, cache_dir: Path, severity_name: str
+    crate_dir: Path,
+    profile: str,
+    context_file: Path,
+    cache_dir: Path,
+    severity_name: str,
+    extra_profiles_path: Path | None = None,
 ) -> dict[str, Any]:
     attempts: list[str] = []
     misses: list[str] = []
@@ -166,7 +176,9 @@ def _validate(
             f"cannot import rocrate_validator ({exc}); run this with the validator venv's python"
         ) from exc
 
-    available = {p.identifier for p in services.get_profiles()}
+    available = {
+        p.identifier for p in services.get_profiles(extra_profiles_path=extra_profiles_path)
+    }
     if profile not in available:
         raise OfflineError(
             f"unknown profile {profile!r}; available: {', '.join(sorted(available))}"
@@ -180,6 +192,7 @@ def _validate(
     settings = ValidationSettings(
         rocrate_uri=str(crate_dir),
         profile_identifier=profile,
+        extra_profiles_path=extra_profiles_path,
         requirement_severity=Severity[severity_name],
         offline=True,
         cache_path=Path(cache_name),
@@ -217,12 +230,21 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "crate_dir", type=Path, help="RO-Crate directory containing ro-crate-metadata.json"
     )
-    parser.add_argument("--profile", required=True, help="validator profile id, e.g. ro-crate-1.2")
+    parser.add_argument(
+        "--profile",
+        required=True,
+        help="validator profile id, e.g. ro-crate-1.2, or fl-crate-0.1 with --extra-profiles-path",
+    )
     parser.add_argument(
         "--severity",
         choices=("REQUIRED", "RECOMMENDED", "OPTIONAL"),
         default="REQUIRED",
         help="lowest requirement level to check (default: REQUIRED)",
+    )
+    parser.add_argument(
+        "--extra-profiles-path",
+        type=Path,
+        help="directory of additional validator profiles (e.g. the repo's shapes/)",
     )
     parser.add_argument(
         "--context-file", type=Path, default=DEFAULT_CONTEXT_FILE, help="RO-Crate 1.2 context"
@@ -235,6 +257,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"{args.crate_dir} has no ro-crate-metadata.json")
     if not args.context_file.is_file():
         parser.error(f"context file not found: {args.context_file}")
+    if args.extra_profiles_path is not None and not args.extra_profiles_path.is_dir():
+        parser.error(f"extra profiles directory not found: {args.extra_profiles_path}")
     return args
 
 
@@ -266,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.context_file.resolve(),
                 cache_dir,
                 args.severity,
+                None if args.extra_profiles_path is None else args.extra_profiles_path.resolve(),
             )
         except OfflineError as exc:
             print(f"offline_validator: {exc}", file=sys.stderr)

@@ -58,16 +58,28 @@ def find_validator_python() -> Path | None:
 
 
 def run_official_validator(
-    crate_dir: Path, profile: str, *, timeout: float = DEFAULT_TIMEOUT_S, python: Path | None = None
+    crate_dir: Path,
+    profile: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    python: Path | None = None,
+    severity: str = "REQUIRED",
+    extra_profiles: Path | None = None,
 ) -> ValidatorReport:
-    """Validate ``crate_dir`` offline at REQUIRED level against ``profile``."""
+    """Validate ``crate_dir`` offline against ``profile``, down to ``severity``.
+
+    ``extra_profiles`` is a folder of user profiles in the validator's layout (our
+    ``shapes/``), passed as ``--extra-profiles-path``.
+    """
     python = python or find_validator_python()
     if python is None:
         raise RuntimeError(
             f"no validator venv: set {ENV_VAR} or create {REPO_ROOT / '.venv-validator'}"
             " (see tests/support/README.md)"
         )
-    cmd = [str(python), str(SCRIPT), str(crate_dir), "--profile", profile]
+    cmd = [str(python), str(SCRIPT), str(crate_dir), "--profile", profile, "--severity", severity]
+    if extra_profiles is not None:
+        cmd += ["--extra-profiles-path", str(extra_profiles)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:

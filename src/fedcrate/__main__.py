@@ -1,0 +1,5 @@
+"""`python -m fedcrate` is the `fedcrate` command."""
+
+from fedcrate.cli import main
+
+main()

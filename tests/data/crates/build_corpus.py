@@ -1,0 +1,413 @@
+"""Rebuild the SHACL test corpus: `valid/` crates and one broken crate per shape in `invalid/`.
+
+Run from anywhere with the project's interpreter (stdlib + fedcrate + rdflib)::
+
+    python tests/data/crates/build_corpus.py
+
+`valid/<name>/` are small crates written by `fedcrate.write_crate` from the test fixture
+`make_record(rounds=2)` with fixed UUIDs and times. `invalid/<shape>/` is one of them with a
+single edit to its JSON that breaks exactly that shape of `shapes/fl-crate` (no other shape of
+the profile fires, at any severity), plus `expected.json`::
+
+    {"shape": "<local name>", "severity": "must|should|may", "message": "<its sh:message>"}
+
+The message and severity are read from the shapes, so they stay in sync. Payload files are
+copied from the base crate, so every file a crate references exists. The output depends only
+on the inputs: running the script twice gives identical folders.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+sys.path.insert(0, str(REPO / "tests"))  # conftest.make_record: the shared test record
+sys.path.insert(0, str(REPO / "src"))
+
+from rdflib import Graph, Namespace, URIRef  # noqa: E402
+
+from conftest import START, make_record  # noqa: E402
+from fedcrate import write_crate  # noqa: E402
+from fedcrate.record import Parameter, RunStatus, StrategyFacts  # noqa: E402
+
+SHAPES_DIR = REPO / "shapes" / "fl-crate"
+SH = Namespace("http://www.w3.org/ns/shacl#")
+FLSH = "https://w3id.org/fedcrate/shapes/fl-crate#"
+METADATA = "ro-crate-metadata.json"
+
+MODEL_BYTES = b"fedcrate test corpus: stand-in for a model file\n"
+STRATEGY_SOURCE = '''"""A custom aggregation strategy (test corpus stand-in)."""
+
+
+class ClippedFedAvg:
+    """FedAvg that clips each client update to `max_norm`."""
+
+    max_norm = 1.0
+'''
+
+Document = dict[str, Any]
+Mutation = Callable[[Document], None]
+
+
+# -- valid crates ---------------------------------------------------------------------------
+
+
+def _valid_records(scratch: Path) -> dict[str, Any]:
+    model = scratch / "model.npz"
+    model.write_bytes(MODEL_BYTES)
+    source = scratch / "clipped_fedavg.py"
+    source.write_text(STRATEGY_SOURCE, encoding="utf-8")
+    base = make_record(rounds=2)
+    return {
+        # A completed run: model, dataset, run config, server- and client-side metrics.
+        "completed": dataclasses.replace(
+            base, run_uuid="1b4c5f2e-0000-4000-8000-00000000c001", model_source=model
+        ),
+        # A run that failed before its first round: no model, no metrics, an error.
+        "failed": dataclasses.replace(
+            base,
+            run_uuid="1b4c5f2e-0000-4000-8000-00000000c002",
+            status=RunStatus.FAILED,
+            error="RuntimeError: ServerApp stopped before round 1 (no node connected)",
+            ended_at=START + timedelta(seconds=5),
+            observations=[],
+        ),
+        # A completed run whose strategy is defined in the app: its source ships in code/.
+        "custom-strategy": dataclasses.replace(
+            base,
+            run_uuid="1b4c5f2e-0000-4000-8000-00000000c003",
+            model_source=model,
+            strategy=StrategyFacts(
+                "ClippedFedAvg",
+                "app.strategy",
+                (Parameter("max_norm", 1.0),),
+                source_file=source,
+            ),
+        ),
+    }
+
+
+def build_valid(out: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="fedcrate-corpus-") as tmp:
+        scratch = Path(tmp)
+        for name, record in _valid_records(scratch).items():
+            written = write_crate(record, scratch / "out" / name)
+            shutil.copytree(written.path, out / name)
+
+
+# -- JSON helpers ---------------------------------------------------------------------------
+
+
+def entity(doc: Document, entity_id: str) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = doc["@graph"]
+    for node in nodes:
+        if node.get("@id") == entity_id:
+            return node
+    raise KeyError(entity_id)
+
+
+def run(doc: Document) -> dict[str, Any]:
+    return entity(doc, "#fl-run")
+
+
+def root(doc: Document) -> dict[str, Any]:
+    return entity(doc, "./")
+
+
+def refs(node: dict[str, Any], prop: str) -> list[Any]:
+    value = node.get(prop, [])
+    return value if isinstance(value, list) else [value]
+
+
+def drop_refs(node: dict[str, Any], prop: str, keep: Callable[[str], bool]) -> None:
+    """Keep only the references of `prop` whose @id satisfies `keep`."""
+    kept = [v for v in refs(node, prop) if not isinstance(v, dict) or keep(v.get("@id", ""))]
+    if not kept:
+        node.pop(prop, None)
+    else:
+        node[prop] = kept if len(kept) > 1 else kept[0]
+
+
+def add_ref(node: dict[str, Any], prop: str, entity_id: str) -> None:
+    node[prop] = [*refs(node, prop), {"@id": entity_id}]
+
+
+def rename_id(doc: Document, old: str, new: str) -> None:
+    """Change an entity's @id and every reference to it."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (new if k == "@id" and v == old else walk(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    doc["@graph"] = walk(doc["@graph"])
+
+
+def remove_entity(doc: Document, entity_id: str) -> None:
+    doc["@graph"] = [n for n in doc["@graph"] if n.get("@id") != entity_id]
+    for node in doc["@graph"]:
+        for prop in list(node):
+            if prop != "@id" and any(
+                isinstance(v, dict) and v.get("@id") == entity_id for v in refs(node, prop)
+            ):
+                drop_refs(node, prop, lambda i: i != entity_id)
+
+
+# -- one mutation per shape -----------------------------------------------------------------
+
+FINAL_LOSS = "#metric-server-evaluate-loss"
+MODEL = "model.npz"
+CSV = "metrics-by-round.csv"
+ORCID = "https://orcid.org/0000-0002-1825-0097"
+FL_PROFILE = (
+    "https://esciencelab.org.uk/federated-learning-ro-crate-profile/federated-learning-profile.html"
+)
+
+
+def _duplicate_observation(doc: Document) -> None:
+    copy_ = copy.deepcopy(entity(doc, "#round-1-client-train-loss"))
+    copy_["@id"] = "#round-1-client-train-loss-again"
+    copy_["value"] = 0.75
+    doc["@graph"].append(copy_)
+    add_ref(run(doc), "fl:roundMetric", copy_["@id"])
+
+
+def _renumber_round(doc: Document) -> None:
+    for metric in ("loss", "accuracy"):
+        old = f"#round-2-client-train-{metric}"
+        entity(doc, old)["fl:round"] = 3
+        rename_id(doc, old, f"#round-3-client-train-{metric}")
+
+
+# shape local name -> (base crate, what the edit does, the edit)
+MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
+    # must/1_root.ttl
+    "RootMentionsTrainingRun": (
+        "completed",
+        "the root no longer `mentions` the run",
+        lambda d: root(d).pop("mentions"),
+    ),
+    "RootConformsToProcessRunCrate": (
+        "completed",
+        "Process Run Crate removed from the root's `conformsTo`",
+        lambda d: drop_refs(root(d), "conformsTo", lambda i: "/wfrun/process/" not in i),
+    ),
+    # must/2_run.ttl
+    "RunInstrument": (
+        "completed",
+        "the run has no `instrument`",
+        lambda d: run(d).pop("instrument"),
+    ),
+    "InstrumentType": (
+        "completed",
+        "the NumPy instrument is typed CreativeWork instead of SoftwareApplication",
+        lambda d: entity(d, "#software-numpy").update({"@type": "CreativeWork"}),
+    ),
+    "CompletedRunResultFile": (
+        "completed",
+        "the model and metrics Files removed from the completed run's `result`",
+        lambda d: drop_refs(run(d), "result", lambda i: i not in (MODEL, CSV)),
+    ),
+    "RunTimeOrder": (
+        "completed",
+        "`endTime` set before `startTime`",
+        lambda d: run(d).update({"endTime": "2026-11-25T09:59:59.000+00:00"}),
+    ),
+    "ErrorOnlyWhenFailed": (
+        "completed",
+        "an `error` added to the completed run",
+        lambda d: run(d).update({"error": "KeyboardInterrupt"}),
+    ),
+    "FailedRunHasError": (
+        "failed",
+        "the failed run's `error` removed",
+        lambda d: run(d).pop("error"),
+    ),
+    # must/3_metrics.ttl
+    "MetricPropertyID": (
+        "completed",
+        "the final server-side loss has no `propertyID`",
+        lambda d: entity(d, FINAL_LOSS).pop("propertyID"),
+    ),
+    "FinalMetricInResult": (
+        "completed",
+        "the final server-side loss removed from the run's `result`",
+        lambda d: drop_refs(run(d), "result", lambda i: i != FINAL_LOSS),
+    ),
+    # must/4_rounds.ttl
+    "RoundObservationUnique": (
+        "completed",
+        "a second observation of client-train loss at round 1",
+        _duplicate_observation,
+    ),
+    "RoundObservationComplete": (
+        "completed",
+        "client-train accuracy at round 1 removed",
+        lambda d: remove_entity(d, "#round-1-client-train-accuracy"),
+    ),
+    "RoundNumbersContiguous": (
+        "completed",
+        "client-train round 2 renumbered 3 (rounds 1, 3)",
+        _renumber_round,
+    ),
+    "RoundNonNegativeInteger": (
+        "completed",
+        "the final server-side loss has `fl:round` -1",
+        lambda d: entity(d, FINAL_LOSS).update({"fl:round": -1}),
+    ),
+    "SideIsKnown": (
+        "completed",
+        "the final server-side loss has `fl:side` fl:ServerTesting",
+        lambda d: entity(d, FINAL_LOSS).update({"fl:side": {"@id": "fl:ServerTesting"}}),
+    ),
+    # must/5_entities.ttl
+    "PersonOrcidForm": (
+        "completed",
+        "the author's ORCID @id uses http://",
+        lambda d: rename_id(d, ORCID, ORCID.replace("https://", "http://")),
+    ),
+    "PayloadFileSha256": (
+        "completed",
+        "metrics-by-round.csv has no `sha256`",
+        lambda d: entity(d, CSV).pop("sha256"),
+    ),
+    "PayloadFileContentSize": (
+        "completed",
+        "model.npz has no `contentSize`",
+        lambda d: entity(d, MODEL).pop("contentSize"),
+    ),
+    # should/1_root.ttl
+    "RootConformsToFLProfile": (
+        "completed",
+        "the FL profile removed from the root's `conformsTo`",
+        lambda d: drop_refs(root(d), "conformsTo", lambda i: i != FL_PROFILE),
+    ),
+    # should/2_run.ttl
+    "RunName": ("completed", "the run has no `name`", lambda d: run(d).pop("name")),
+    "RunDescription": (
+        "completed",
+        "the run has no `description`",
+        lambda d: run(d).pop("description"),
+    ),
+    "RunAgent": ("completed", "the run has no `agent`", lambda d: run(d).pop("agent")),
+    "RunEndTime": ("completed", "the run has no `endTime`", lambda d: run(d).pop("endTime")),
+    "RunStartTimeFormat": (
+        "completed",
+        "`startTime` written with a Z offset",
+        lambda d: run(d).update({"startTime": "2026-11-25T10:00:00Z"}),
+    ),
+    "RunResult": ("failed", "the failed run has no `result`", lambda d: run(d).pop("result")),
+    "ActionStatusValue": (
+        "completed",
+        "`actionStatus` written with https://",
+        lambda d: run(d).update({"actionStatus": "https://schema.org/CompletedActionStatus"}),
+    ),
+    "InstrumentVersion": (
+        "completed",
+        "the NumPy instrument has no `version`",
+        lambda d: entity(d, "#software-numpy").pop("version"),
+    ),
+    "RunObjectDataset": (
+        "completed",
+        "the dataset removed from the run's `object`",
+        lambda d: drop_refs(run(d), "object", lambda i: not i.startswith("https://")),
+    ),
+    "RunObjectConfig": (
+        "completed",
+        "the run-config PropertyValues removed from the run's `object`",
+        lambda d: drop_refs(run(d), "object", lambda i: not i.startswith("#param-")),
+    ),
+    # should/3_model.ttl
+    "ModelEncodingFormat": (
+        "completed",
+        "model.npz has no `encodingFormat`",
+        lambda d: entity(d, MODEL).pop("encodingFormat"),
+    ),
+    "ModelLicense": (
+        "completed",
+        "model.npz has no `license`",
+        lambda d: entity(d, MODEL).pop("license"),
+    ),
+    "MetricUnitCode": (
+        "completed",
+        "the final server-side loss is MEX-perf meanSquareError, without `unitCode`",
+        lambda d: entity(d, FINAL_LOSS).update(
+            {"propertyID": {"@id": "http://mex.aksw.org/mex-perf#meanSquareError"}}
+        ),
+    ),
+    # may/1_run.ttl
+    "RunStartTime": (
+        "completed",
+        "the run has no `startTime`",
+        lambda d: run(d).pop("startTime"),
+    ),
+    "RunActionStatus": (
+        "completed",
+        "the run has no `actionStatus`",
+        lambda d: run(d).pop("actionStatus"),
+    ),
+    "RunAggregationStrategy": (
+        "custom-strategy",
+        "the strategy's source file removed from the run's `instrument`",
+        lambda d: drop_refs(run(d), "instrument", lambda i: not i.startswith("code/")),
+    ),
+}
+
+
+def shape_facts() -> dict[str, tuple[str, str]]:
+    """Local name -> (severity folder, sh:message) for every shape of the profile."""
+    facts: dict[str, tuple[str, str]] = {}
+    for level in ("must", "should", "may"):
+        for path in sorted((SHAPES_DIR / level).glob("*.ttl")):
+            graph = Graph().parse(path)
+            for shape, message in graph.subject_objects(SH.message):
+                if isinstance(shape, URIRef) and str(shape).startswith(FLSH):
+                    facts[str(shape)[len(FLSH) :]] = (level, str(message))
+    return facts
+
+
+def build_invalid(valid: Path, out: Path) -> None:
+    facts = shape_facts()
+    missing = sorted(set(facts) - set(MUTATIONS))
+    unknown = sorted(set(MUTATIONS) - set(facts))
+    if missing or unknown:
+        raise SystemExit(f"shapes without a broken crate: {missing}; unknown shapes: {unknown}")
+    for shape, (base, _, mutate) in MUTATIONS.items():
+        source = valid / base
+        target = out / shape
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(METADATA))
+        document = json.loads((source / METADATA).read_text(encoding="utf-8"))
+        mutate(document)
+        (target / METADATA).write_text(
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        severity, message = facts[shape]
+        expected = {"shape": shape, "severity": severity, "message": message}
+        (target / "expected.json").write_text(
+            json.dumps(expected, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+
+
+def main() -> None:
+    for name in ("valid", "invalid"):
+        shutil.rmtree(HERE / name, ignore_errors=True)
+        (HERE / name).mkdir()
+    build_valid(HERE / "valid")
+    build_invalid(HERE / "valid", HERE / "invalid")
+    print(f"{len(list((HERE / 'valid').iterdir()))} valid and {len(MUTATIONS)} invalid crates")
+
+
+if __name__ == "__main__":
+    main()
