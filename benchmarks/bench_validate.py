@@ -79,7 +79,8 @@ def main() -> None:
         times: dict[str, list[float]] = {"fedcrate": [], "rocrate-validator": []}
         for _ in range(args.repeat):
             elapsed, done = _timed(ours)
-            assert done.returncode == 0, done.stdout + done.stderr
+            # 0 or 1: the bench crate declares no dataset, one SHOULD finding.
+            assert done.returncode in (0, 1), done.stdout + done.stderr
             times["fedcrate"].append(elapsed)
             elapsed, done = _timed(official)
             assert done.returncode == 0, done.stderr
