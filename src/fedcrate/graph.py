@@ -59,7 +59,7 @@ S = SimpleNamespace(**{name: SDO[name] for name in (
     "actionStatus", "additionalProperty", "affiliation", "agent", "author", "contentSize",
     "datePublished", "description", "email", "encodingFormat", "error", "endTime", "hasPart",
     "identifier", "instrument", "license", "mentions", "name", "object", "programmingLanguage",
-    "propertyID", "result", "sha256", "softwareRequirements", "startTime", "termCode", "url",
+    "propertyID", "result", "sha256", "softwareRequirements", "startTime", "termCode", "unitCode", "url",
     "value", "version",
 )})  # fmt: skip
 F = SimpleNamespace(**{name: FL[name] for name in (
@@ -226,7 +226,13 @@ class _Builder:
         self.add(iri, S.value, _value(final.value))
         self.add(iri, F.side, self.side(final.side))
         self.add(iri, F.round, Literal(final.round))
+        self.unit(iri, final.metric)
         return iri
+
+    def unit(self, subject: URIRef, metric: Metric) -> None:
+        if metric.unit:
+            code = URIRef(metric.unit) if ":" in metric.unit else Literal(metric.unit)
+            self.add(subject, S.unitCode, code)
 
     def observation(self, obs: RoundObservation) -> URIRef:
         # The hot path (rounds × metrics × sides): same IRIs as `fragment`, built directly.
@@ -242,6 +248,7 @@ class _Builder:
             (iri, F.side, self.side(obs.side)),
             (self.run, F.roundMetric, iri),
         )
+        self.unit(iri, obs.metric)
         return iri
 
     def payload(self, file: PayloadFile, license_iri: URIRef | None) -> URIRef:

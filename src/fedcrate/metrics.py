@@ -152,11 +152,15 @@ class MetricResolver:
     """Resolves metric names: user map first, then the built-in registry, else unmapped."""
 
     user_map: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    """Metric name → unitCode, from `[tool.fedcrate.metric-units]`."""
     _cache: dict[str, Metric] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_pyproject(cls, pyproject: Mapping[str, Any]) -> MetricResolver:
-        """Read `[tool.fedcrate.metric-uris]` (legacy flwrcrate/fedacrate tables too).
+        """Read `[tool.fedcrate.metric-uris]` and `[tool.fedcrate.metric-units]`.
+
+        The legacy `[tool.flwrcrate]` and `[tool.fedacrate]` tables are read too.
 
         Raises `MetricIRIError` naming the offending key when a value is not an IRI.
         """
@@ -176,7 +180,22 @@ class MetricResolver:
             str(name): expand_iri(str(iri), prefixes, where=f"[tool.fedcrate.metric-uris] {name}")
             for name, iri in raw.items()
         }
-        return cls(user_map=user_map)
+        raw_units = table.get("metric-units", {})
+        if not isinstance(raw_units, dict):
+            raise MetricIRIError("[tool.fedcrate.metric-units] must be a table of metric = unit")
+        units = {}
+        for name, unit in raw_units.items():
+            text = str(unit).strip()
+            # A unit is a UN/CEFACT common code (short, no colon) or an IRI / CURIE.
+            if ":" in text:
+                text = expand_iri(text, prefixes, where=f"[tool.fedcrate.metric-units] {name}")
+            elif not re.fullmatch(r"[A-Z0-9]{2,3}", text):
+                raise MetricIRIError(
+                    f"[tool.fedcrate.metric-units] {name} = {unit!r} is neither a UN/CEFACT "
+                    "common code (e.g. 'KGM', 'MTR', 'C62' for 'one') nor a unit IRI"
+                )
+            units[str(name)] = text
+        return cls(user_map=user_map, units=units)
 
     def resolve(self, name: str) -> Metric:
         """The `Metric` for `name`; logs one warning per metric that stays unmapped."""
@@ -190,6 +209,6 @@ class MetricResolver:
                 "Map it under [tool.fedcrate.metric-uris] in the app's pyproject.toml.",
                 name,
             )
-        metric = Metric(name=name, iri=iri)
+        metric = Metric(name=name, iri=iri, unit=self.units.get(name))
         self._cache[name] = metric
         return metric

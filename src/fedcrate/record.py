@@ -136,6 +136,9 @@ class Metric:
 
     name: str
     iri: str | None = None
+    unit: str | None = None
+    """`unitCode` for measures with units (RMSE of a regression in mmHg, …): a UN/CEFACT
+    common code such as `KGM`, or a unit IRI (QUDT, UO). None for dimensionless ones."""
 
 
 @dataclass(frozen=True, slots=True)

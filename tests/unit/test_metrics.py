@@ -103,3 +103,26 @@ def test_iris_shorten_to_curies_for_display() -> None:
     assert shorten_iri(STATO_ACCURACY) == "stato:STATO_0000415"
     assert shorten_iri("http://mex.aksw.org/mex-perf#fMeasure") == "mexperf:fMeasure"
     assert shorten_iri("https://example.org/m") == "https://example.org/m"
+
+
+def test_units_from_pyproject() -> None:
+    resolver = MetricResolver.from_pyproject(
+        {
+            "tool": {
+                "fedcrate": {
+                    "metric-units": {"rmse": "KGM", "mae": "qudt:MilliM_HG"},
+                    "prefixes": {"qudt": "http://qudt.org/vocab/unit/"},
+                }
+            }
+        }
+    )
+    assert resolver.resolve("rmse").unit == "KGM"
+    assert resolver.resolve("mae").unit == "http://qudt.org/vocab/unit/MilliM_HG"
+    assert resolver.resolve("accuracy").unit is None
+
+
+def test_bad_unit_names_the_key() -> None:
+    with pytest.raises(MetricIRIError, match=r"metric-units\] rmse = 'kilograms'"):
+        MetricResolver.from_pyproject(
+            {"tool": {"fedcrate": {"metric-units": {"rmse": "kilograms"}}}}
+        )

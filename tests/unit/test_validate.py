@@ -120,3 +120,20 @@ def test_cli_exit_codes_and_formats(tmp_path: Path) -> None:
     unusable = runner.invoke(app, ["validate", str(tmp_path), str(valid)])
     assert unusable.exit_code == 2
     assert "not valid JSON" in unusable.output and "Traceback" not in unusable.output
+
+
+def test_regression_metrics_with_units_pass_the_unit_rule(
+    tmp_path: Path, record_factory: Callable[..., RunRecord]
+) -> None:
+    from fedcrate.record import Metric
+
+    record = record_factory(rounds=2, metrics=("rmse",))
+    rmse = Metric("rmse", "http://mex.aksw.org/mex-perf#rootMeanSquaredError")
+    without = replace(record, observations=[replace(o, metric=rmse) for o in record.observations])
+    rules = {f.rule for f in validate(write_crate(without, tmp_path / "a").path).findings}
+    assert rules == {"MetricUnitCode"}
+    with_unit = replace(rmse, unit="KGM")
+    fixed = replace(
+        record, observations=[replace(o, metric=with_unit) for o in record.observations]
+    )
+    assert validate(write_crate(fixed, tmp_path / "b").path).conforms
