@@ -31,6 +31,7 @@ from .namespaces import (
     fragment,
     side_iri,
 )
+from .people import parse_license
 from .record import (
     DatasetRef,
     FinalMetric,
@@ -46,7 +47,6 @@ from .record import (
     SoftwareFacts,
     StrategyFacts,
 )
-from .people import parse_license
 from .redaction import REDACTED
 
 __all__ = ["METADATA_FILE", "RESULT_ROLES", "build_graph", "format_time", "strategy_description"]
