@@ -59,8 +59,8 @@ S = SimpleNamespace(**{name: SDO[name] for name in (
     "actionStatus", "additionalProperty", "affiliation", "agent", "author", "contentSize",
     "datePublished", "description", "email", "encodingFormat", "error", "endTime", "hasPart",
     "identifier", "instrument", "license", "mentions", "name", "object", "programmingLanguage",
-    "propertyID", "result", "sha256", "softwareRequirements", "startTime", "termCode", "unitCode", "url",
-    "value", "version",
+    "propertyID", "result", "sha256", "softwareRequirements", "startTime", "termCode",
+    "unitCode", "url", "value", "version",
 )})  # fmt: skip
 F = SimpleNamespace(**{name: FL[name] for name in (
     "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundMetric", "fabHash", "fabId",
