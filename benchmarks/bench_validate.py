@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 from bench_build import _inputs, _lifecycle
-
 from fedcrate import FLCrateTracker
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,0 +1,427 @@
+"""SPARQL across many crates: a persistent, incrementally updated embedded index.
+
+Layout of an index folder (default `<crates dir>/.fedcrate-index/`):
+
+* `store/` — a pyoxigraph (RocksDB) store; each crate is one named graph, named by the
+  crate's base IRI (`arcp://uuid,<run uuid>/`), holding the crate's triples plus their
+  PROV-O entailments. The store's default graph is kept equal to the union (RDF merge)
+  of the named graphs, so simple queries need no GRAPH clause. It is materialised rather
+  than asked for with `use_default_graph_as_union`, because Oxigraph's union is a bag: a
+  triple every crate states (the `fl:side` terms, a shared author) would come back once
+  per crate, multiplying rows and slowing every join through it by the number of crates.
+* `manifest.json` — metadata-file path → (mtime_ns, size, graph IRI). A refresh stats
+  every `ro-crate-metadata.json` under the folders and re-parses only files whose mtime
+  or size changed; graphs of vanished files are dropped. The manifest is written after
+  the store is flushed; a refresh marks it dirty first, so one that was interrupted is
+  repaired by the next (which rebuilds the default graph from the named graphs).
+
+Usage: `CrateIndex("crates/").query("SELECT …")`, or `.query(load_named_query("runs"))`.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyoxigraph as ox
+
+from .crate import _load_document, crate_base
+from .crate_quads import Unsupported, crate_lines, fallback_lines, fast_triples
+from .errors import NotACrate, QueryError
+from .graph import METADATA_FILE
+from .named_queries import NamedQuery, load_named_query, resolve_query
+from .results import QueryResult, Value, python_value
+
+__all__ = [
+    "INDEX_FOLDER",
+    "CrateIndex",
+    "CrateProblem",
+    "IndexReport",
+    "QueryResult",
+    "crate_nquads",
+    "find_crates",
+    "load_named_query",
+    "oxigraph_result",
+    "resolve_query",
+]
+
+INDEX_FOLDER = ".fedcrate-index"
+_MANIFEST_VERSION = 1
+# Crates are parsed in worker processes when at least this many changed.
+_PARALLEL_THRESHOLD = 64
+# Crates parsed ahead of loading at most.
+_WINDOW = 128
+# N-Quads lines per bulk load: big batches are fast, small ones bound memory.
+_BATCH_LINES = 2_000_000
+# Remove a crate's triples from the default graph unless another crate states them too.
+_UNMERGE = """
+DELETE { ?s ?p ?o }
+WHERE {
+  GRAPH $GRAPH { ?s ?p ?o }
+  FILTER NOT EXISTS { GRAPH ?other { ?s ?p ?o } FILTER(?other != $GRAPH) }
+}
+"""
+
+
+@dataclass(frozen=True)
+class CrateProblem:
+    """A crate that could not be indexed, and why."""
+
+    path: Path
+    message: str
+
+
+@dataclass
+class IndexReport:
+    """What a refresh did."""
+
+    added: list[Path] = field(default_factory=list)
+    changed: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[CrateProblem] = field(default_factory=list)
+
+
+def find_crates(folders: Iterable[Path]) -> list[Path]:
+    """Every `ro-crate-metadata.json` under `folders`, skipping hidden folders.
+
+    Hidden folders hold the index itself and half-written crates (`.ro-crate-staging-*`).
+    """
+    found: list[Path] = []
+    seen: set[str] = set()  # real paths: symlinked folders are followed, loops are not
+    for folder in folders:
+        if folder.is_file():
+            found.append(folder.resolve())
+            continue
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            real = os.path.realpath(root)
+            if real in seen:
+                dirs[:] = []
+                continue
+            seen.add(real)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            if METADATA_FILE in files:
+                found.append(Path(root, METADATA_FILE).resolve())
+    return sorted(set(found))
+
+
+def crate_nquads(metadata: Path) -> tuple[str, str]:
+    """(graph IRI, N-Triples text with PROV-O entailments) of one crate.
+
+    Raises `NotACrate` with the path when the file is not a readable JSON-LD crate.
+    """
+    document = _load_document(metadata)
+    base = crate_base(document, metadata)
+    try:
+        try:
+            triples = fast_triples(document, base)
+        except Unsupported:
+            triples = fallback_lines(document, base, bnode_prefix=f"c{abs(hash(base)):x}x")
+    except (NotACrate, ValueError, UnicodeError) as exc:
+        raise NotACrate(f"{metadata}: not usable JSON-LD ({exc})") from None
+    except Exception as exc:  # rdflib raises many types for malformed JSON-LD
+        raise NotACrate(f"{metadata}: not valid JSON-LD ({exc})") from None
+    lines: list[str] = []
+    try:
+        crate_lines(triples, lines)
+    except ValueError as exc:
+        raise NotACrate(f"{metadata}: {exc}; fix the @id or property") from None
+    return base, "".join(lines)
+
+
+def _parse_job(metadata: str) -> tuple[str, str, str] | tuple[str, None, str]:
+    """Worker-process entry: (path, graph, text) or (path, None, error message)."""
+    try:
+        graph, text = crate_nquads(Path(metadata))
+    except NotACrate as exc:
+        return metadata, None, str(exc)
+    return metadata, graph, text
+
+
+class CrateIndex:
+    """An embedded SPARQL index over every crate under one or more folders.
+
+    The store persists between runs; `refresh()` (called by the first `query()`) brings
+    it up to date with the folders. One process at a time may open an index.
+    """
+
+    def __init__(
+        self,
+        folders: Path | str | Sequence[Path | str],
+        *,
+        index: Path | str | None = None,
+        workers: int | None = None,
+    ) -> None:
+        items = [folders] if isinstance(folders, (str, Path)) else list(folders)
+        if not items:
+            raise NotACrate("no crates folder given; pass at least one folder")
+        self.folders = [Path(f) for f in items]
+        for folder in self.folders:
+            if not folder.exists():
+                raise NotACrate(f"{folder}: no such folder; pass a folder that holds crates")
+        first = self.folders[0]
+        default = (first if first.is_dir() else first.parent) / INDEX_FOLDER
+        self.path = Path(index) if index is not None else default
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.store = ox.Store(str(self.path / "store"))
+        except OSError as exc:
+            raise NotACrate(
+                f"{self.path}: cannot open the index ({exc}); pass --index to a writable "
+                "folder, and make sure no other fedcrate process uses it"
+            ) from None
+        self._refreshed = False
+        self.last_report: IndexReport | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush and release the store (its files stay for the next run)."""
+        self.store.flush()
+        del self.store
+
+    def __enter__(self) -> CrateIndex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- indexing ---------------------------------------------------------------------
+
+    def _manifest_path(self) -> Path:
+        return self.path / "manifest.json"
+
+    def _read_manifest(self) -> tuple[dict[str, dict[str, Any]], bool]:
+        """(entries, clean); a missing or unreadable manifest is clean only for an empty store."""
+        try:
+            data = json.loads(self._manifest_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION:
+            return {}, len(self.store) == 0
+        crates = data.get("crates")
+        return (crates if isinstance(crates, dict) else {}), data.get("clean") is True
+
+    def _write_manifest(self, crates: dict[str, dict[str, Any]], clean: bool = True) -> None:
+        text = json.dumps(
+            {"version": _MANIFEST_VERSION, "clean": clean, "crates": crates}, sort_keys=True
+        )
+        handle, temp = tempfile.mkstemp(dir=self.path, prefix=".manifest-")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, self._manifest_path())
+
+    def refresh(self) -> IndexReport:
+        """Bring the store up to date: parse new and changed crates, drop removed ones."""
+        report = IndexReport()
+        manifest, clean = self._read_manifest()
+        current: dict[str, tuple[int, int]] = {}
+        for path in find_crates(self.folders):
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                report.errors.append(CrateProblem(path, f"{path}: cannot be read ({exc})"))
+                continue
+            current[str(path)] = (stat.st_mtime_ns, stat.st_size)
+
+        removed = sorted(set(manifest) - set(current))
+        todo = []
+        for key, (mtime, size) in current.items():
+            entry = manifest.get(key)
+            if entry is not None and entry["mtime_ns"] == mtime and entry["size"] == size:
+                report.unchanged += 1
+                continue
+            todo.append(key)
+            (report.changed if entry is not None else report.added).append(Path(key))
+        if clean and not removed and not todo:
+            self._refreshed = True
+            self.last_report = report
+            return report  # nothing to do: the common case stays a stat() per crate
+
+        self._write_manifest(manifest, clean=False)
+        for key in removed:
+            self._drop(manifest.pop(key)["graph"], manifest)
+            report.removed.append(Path(key))
+        self._load(todo, current, manifest, report)
+        self._drop_orphans(manifest)
+        if not clean:
+            self._rebuild_default_graph()
+        self.store.flush()
+        self._write_manifest(manifest)
+        self._refreshed = True
+        self.last_report = report
+        return report
+
+    def _drop(self, graph: str, manifest: dict[str, dict[str, Any]]) -> None:
+        if not any(entry["graph"] == graph for entry in manifest.values()):
+            self._remove_graph(graph)
+
+    def _remove_graph(self, graph: str) -> None:
+        """Drop a crate's graph and its triples from the default graph no other crate states."""
+        node = ox.NamedNode(graph)
+        if not self.store.contains_named_graph(node):
+            return
+        self.store.update(_UNMERGE.replace("$GRAPH", f"<{graph}>"))
+        self.store.remove_graph(node)
+
+    def _drop_orphans(self, manifest: dict[str, dict[str, Any]]) -> None:
+        """Remove graphs no manifest entry names (left by an interrupted refresh)."""
+        wanted = {entry["graph"] for entry in manifest.values()}
+        for graph in list(self.store.named_graphs()):
+            if isinstance(graph, ox.NamedNode) and graph.value not in wanted:
+                self._remove_graph(graph.value)
+
+    def _rebuild_default_graph(self) -> None:
+        self.store.clear_graph(ox.DefaultGraph())
+        self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+
+    def _parsed(self, todo: list[str]) -> Iterable[tuple[str, str, str] | tuple[str, None, str]]:
+        if len(todo) >= _PARALLEL_THRESHOLD and self.workers > 1:
+            # spawn, not fork: the open store runs threads a forked child must not inherit.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+                # Windows bound memory: a parsed 100-round crate is ~2.5 MB of N-Triples,
+                # and loading is slower than parsing, so results would otherwise pile up.
+                for start in range(0, len(todo), _WINDOW):
+                    yield from pool.map(_parse_job, todo[start : start + _WINDOW], chunksize=8)
+        else:
+            for key in todo:
+                yield _parse_job(key)
+
+    def _load(
+        self,
+        todo: list[str],
+        current: dict[str, tuple[int, int]],
+        manifest: dict[str, dict[str, Any]],
+        report: IndexReport,
+    ) -> None:
+        owners = {entry["graph"]: key for key, entry in manifest.items()}
+        batch: list[tuple[str, str, str]] = []
+        size = 0
+        for key, graph, text in self._parsed(todo):
+            old = manifest.pop(key, None)
+            if old is not None:
+                owners.pop(old["graph"], None)
+                self._drop(old["graph"], manifest)
+            if graph is None:
+                report.errors.append(CrateProblem(Path(key), text))
+                continue
+            owner = owners.get(graph)
+            if owner is not None and owner != key:
+                report.errors.append(
+                    CrateProblem(
+                        Path(key),
+                        f"{key}: same run identifier ({graph}) as {owner}; skipped. "
+                        "A copied crate must get a new `identifier` (urn:uuid:…)",
+                    )
+                )
+                continue
+            owners[graph] = key
+            self._remove_graph(graph)
+            batch.append((key, graph, text))
+            size += text.count("\n")
+            if size >= _BATCH_LINES:
+                self._bulk(batch, current, manifest, report)
+                batch, size = [], 0
+        self._bulk(batch, current, manifest, report)
+
+    def _bulk(
+        self,
+        batch: list[tuple[str, str, str]],
+        current: dict[str, tuple[int, int]],
+        manifest: dict[str, dict[str, Any]],
+        report: IndexReport,
+    ) -> None:
+        if not batch:
+            return
+        try:
+            # Each line ends " .\n" (literals escape newlines), so the graph goes before it.
+            quads = "".join(t.replace(" .\n", f" <{g}> .\n") for _, g, t in batch)
+            self.store.bulk_load(quads, ox.RdfFormat.N_QUADS)
+            self.store.bulk_load("".join(t for _, _, t in batch), ox.RdfFormat.N_TRIPLES)
+            loaded = batch
+        except (SyntaxError, ValueError):
+            # One crate broke the batch: load them one by one, transactionally.
+            loaded = []
+            for key, graph, text in batch:
+                self._remove_graph(graph)
+                try:
+                    self.store.load(text, ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
+                    self.store.load(text, ox.RdfFormat.N_TRIPLES)
+                except (SyntaxError, ValueError) as exc:
+                    report.errors.append(
+                        CrateProblem(Path(key), f"{key}: rejected by the store ({exc})")
+                    )
+                    continue
+                loaded.append((key, graph, text))
+        for key, graph, _ in loaded:
+            mtime, size = current[key]
+            manifest[key] = {"mtime_ns": mtime, "size": size, "graph": graph}
+
+    def quad_count(self) -> int:
+        """Quads in the store (crates' triples plus entailments)."""
+        return len(self.store)
+
+    def graphs(self) -> list[str]:
+        """The named graph of every indexed crate."""
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    # -- querying ---------------------------------------------------------------------
+
+    def query(self, query: str | NamedQuery, params: dict[str, str] | None = None) -> QueryResult:
+        """Run SPARQL over the union of all crates (refreshing the index the first time).
+
+        `query` is SPARQL text, a shipped query's name, a `.rq` path or a `NamedQuery`;
+        `params` binds its parameters (`{"metric": "loss"}`). Raises `QueryError` with
+        the parser's line and column for invalid SPARQL.
+        """
+        if not self._refreshed:
+            self.refresh()
+        named = query if isinstance(query, NamedQuery) else resolve_query(query)
+        text = named.bound(params)
+        try:
+            raw = self.store.query(text)
+        except SyntaxError as exc:
+            raise QueryError(f"invalid SPARQL in {named.name}: {exc}") from None
+        except OSError as exc:
+            raise QueryError(f"the query {named.name} failed: {exc}") from None
+        return oxigraph_result(raw)
+
+
+def _term(term: Any) -> Value:
+    if isinstance(term, ox.Literal):
+        return python_value(term.value, term.datatype.value)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return str(term.value)
+
+
+def oxigraph_result(raw: Any) -> QueryResult:
+    """A pyoxigraph result (solutions, boolean or triples) as a `QueryResult`."""
+    if isinstance(raw, ox.QuerySolutions):
+        names = [v.value for v in raw.variables]
+        rows = [
+            tuple(None if solution[n] is None else _term(solution[n]) for n in names)
+            for solution in raw
+        ]
+        return QueryResult(names, rows)
+    if isinstance(raw, ox.QueryBoolean):
+        return QueryResult(["boolean"], [(bool(raw),)])
+    return QueryResult(
+        ["subject", "predicate", "object"],
+        [(_term(t.subject), _term(t.predicate), _term(t.object)) for t in raw],
+    )

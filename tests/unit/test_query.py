@@ -1,0 +1,484 @@
+"""SPARQL across crates: fast JSON-LD path, named queries, engines agree, incremental index.
+
+The corpus is three crates written by fedcrate's own writer with values chosen so every
+named query has one known answer, plus a foreign (hand-written, schema.org-only) crate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import BNode, Dataset, Literal, URIRef
+from rdflib.query import ResultRow
+
+from fedcrate import read_crate, write_crate
+from fedcrate.crate import crate_base
+from fedcrate.crate_quads import alignment, fallback_lines, fast_triples, nt_iri, nt_literal
+from fedcrate.errors import QueryError
+from fedcrate.named_queries import load_named_query, named_queries
+from fedcrate.query import CrateIndex
+from fedcrate.record import Parameter, RunStatus, StrategyFacts
+from fedcrate.results import QueryResult, python_value
+from tests.conftest import make_record
+
+UUID = "1b4c5f2e-0000-4000-8000-00000000000{}"
+ROUNDS = 3
+FOREIGN = {
+    "@context": [
+        "https://w3id.org/ro/crate/1.2/context",
+        {"ex": "https://example.org/terms#"},
+    ],
+    "@graph": [
+        {
+            "@id": "ro-crate-metadata.json",
+            "@type": "CreativeWork",
+            "about": {"@id": "./"},
+            "conformsTo": {"@id": "https://w3id.org/ro/crate/1.2"},
+        },
+        {
+            "@id": "./",
+            "@type": "Dataset",
+            "name": "foreign crate",
+            "hasPart": [{"@id": "data/out.csv"}],
+            "datePublished": "2025-01-01",
+        },
+        {
+            "@id": "#training",
+            "@type": "CreateAction",
+            "name": "foreign training",
+            "startTime": "2025-01-01T00:00:00+00:00",
+            "actionStatus": {"@id": "http://schema.org/FailedActionStatus"},
+            "error": "disk full",
+            "object": {"@id": "#input"},
+            "result": {"@id": "data/out.csv"},
+            "ex:note": {"@value": "note", "@language": "en"},
+            "ex:count": 3,
+            "ex:ok": True,
+            "ex:when": {"@value": "2025-01-01T00:00:00Z", "@type": "xsd:dateTime"},
+        },
+        {"@id": "#input", "@type": "Dataset", "name": "input data"},
+        {"@id": "data/out.csv", "@type": "File", "name": "output", "ex:ratio": 0.25},
+    ],
+}
+
+
+def _record(name: str, number: int, factor: float, **changes: object):  # type: ignore[no-untyped-def]
+    base = make_record(rounds=ROUNDS)
+    observations = [replace(o, value=o.value * factor) for o in base.observations]
+    return replace(
+        base, name=name, run_uuid=UUID.format(number), observations=observations, **changes
+    )
+
+
+def write_corpus(folder: Path) -> Path:
+    """a (FedProx mu 0.1), b (FedAvg), c (FedProx mu 0.3, failed); factors 1, 0.8, 1.2."""
+    prox = make_record().strategy
+    assert prox is not None
+    fedavg = StrategyFacts(
+        "FedAvg", "flwr.serverapp.strategy.fedavg", (Parameter("fraction_train", 0.5),), "1.42.0"
+    )
+    write_crate(_record("run a", 1, 1.0), folder / "a")
+    write_crate(_record("run b", 2, 0.8, strategy=fedavg), folder / "b")
+    failed_strategy = replace(
+        prox, hyperparameters=(Parameter("proximal_mu", 0.3), Parameter("fraction_train", 0.5))
+    )
+    write_crate(
+        _record("run c", 3, 1.2, status=RunStatus.FAILED, error="boom", strategy=failed_strategy),
+        folder / "c",
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> CrateIndex:
+    return CrateIndex(corpus, index=tmp_path_factory.mktemp("index"))
+
+
+def _write_foreign(folder: Path, document: dict[str, object] = FOREIGN) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ro-crate-metadata.json").write_text(json.dumps(document), encoding="utf-8")
+    return folder
+
+
+# -- the JSON-LD fast path equals rdflib's parser ---------------------------------------
+
+
+def _rdflib_triples(path: Path) -> set[ox.Triple]:
+    text = "".join(f"{nt_term(s)} {nt_term(p)} {nt_term(o)} .\n" for s, p, o in read_crate(path))
+    return set(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
+
+
+def nt_term(node: object) -> str:
+    if isinstance(node, URIRef):
+        return nt_iri(str(node))
+    if isinstance(node, Literal):
+        return nt_literal(str(node), str(node.datatype) if node.datatype else None, node.language)
+    raise AssertionError(f"unexpected term {node!r}")
+
+
+def _fast(path: Path) -> set[ox.Triple]:
+    metadata = path / "ro-crate-metadata.json"
+    document = json.loads(metadata.read_text(encoding="utf-8"))
+    triples = fast_triples(document, crate_base(document, metadata))
+    text = "".join(f"{s} {p} {o} .\n" for s, p, o in triples)
+    return set(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
+
+
+def test_fast_path_equals_rdflib_for_fedcrate_crates(corpus: Path) -> None:
+    for crate in sorted(corpus.glob("*/ro-crate")):
+        fast = _fast(crate)
+        assert fast == _rdflib_triples(crate)
+        assert len(fast) > 300
+
+
+def test_fast_path_equals_rdflib_for_a_foreign_crate(tmp_path: Path) -> None:
+    crate = _write_foreign(tmp_path / "foreign")
+    fast = _fast(crate)
+    assert fast == _rdflib_triples(crate)
+    objects = {str(t.object) for t in fast}
+    assert '"note"@en' in objects and '"0.25"^^<http://www.w3.org/2001/XMLSchema#double>' in objects
+
+
+def test_fallback_handles_blank_nodes(tmp_path: Path) -> None:
+    document = json.loads(json.dumps(FOREIGN))
+    document["@graph"][2]["agent"] = {"@type": "Person", "name": "Anonymous"}
+    crate = _write_foreign(tmp_path / "bnode", document)
+    metadata = crate / "ro-crate-metadata.json"
+    lines = fallback_lines(document, crate_base(document, metadata), "x")
+    assert any(s.startswith("_:x") for s, _, _ in lines)
+    assert len(lines) == len(read_crate(crate))
+
+
+# -- named queries: known answers -------------------------------------------------------
+
+
+def test_every_shipped_query_has_a_description() -> None:
+    queries = named_queries()
+    for name in ("runs", "metric-history", "best-runs", "compare", "frameworks", "failed-runs"):
+        assert queries[name].description, name
+    assert queries["best-runs"].params == {"metric": '"accuracy"'}
+
+
+def test_runs(index: CrateIndex) -> None:
+    result = index.query("runs")
+    by_name = {r["name"]: r for r in result.records()}
+    assert sorted(by_name) == ["run a", "run b", "run c"]
+    assert by_name["run a"]["strategy"] == "FedProx"
+    assert by_name["run b"]["strategy"] == "FedAvg"
+    assert by_name["run c"]["status"] == "Failed"
+    assert by_name["run a"]["status"] == "Completed"
+    assert by_name["run a"]["rounds"] == ROUNDS
+    assert by_name["run a"]["start"] == "2026-11-25T10:00:00.123+00:00"
+    finals = _finals(by_name["run b"]["finalMetrics"])
+    assert finals["server-evaluate accuracy"] == pytest.approx(0.8 / (ROUNDS + 2))
+    assert finals["client-evaluate loss"] == pytest.approx(0.8 * 0.25 * ROUNDS)
+    assert len(finals) == 6
+
+
+def _finals(text: object) -> dict[str, float]:
+    assert isinstance(text, str)
+    pairs = (part.rsplit("=", 1) for part in text.split("; "))
+    return {key: float(value) for key, value in pairs}
+
+
+def test_metric_history_is_long_format(index: CrateIndex) -> None:
+    result = index.query("metric-history", {"metric": "accuracy"})
+    assert result.columns == ["run", "name", "round", "side", "metric", "value"]
+    # per run: round 0 server only, rounds 1..3 three sides
+    assert len(result) == 3 * (1 + 3 * ROUNDS)
+    rows = [r for r in result.records() if r["name"] == "run c" and r["round"] == 2]
+    values = {r["side"]: r["value"] for r in rows}
+    assert values == pytest.approx(
+        {"server-evaluate": 1.2 / 4, "client-train": 1.2 * 0.5, "client-evaluate": 1.2 * 0.5}
+    )
+
+
+def test_best_runs_default_metric_and_param(index: CrateIndex) -> None:
+    best = {(r["strategy"], r["side"]): r for r in index.query("best-runs").records()}
+    assert {r["metric"] for r in best.values()} == {"accuracy"}
+    assert best[("FedProx", "server-evaluate")]["name"] == "run c"
+    assert best[("FedProx", "server-evaluate")]["best"] == pytest.approx(1.2 / (ROUNDS + 2))
+    assert best[("FedAvg", "server-evaluate")]["name"] == "run b"
+    loss = {
+        (r["strategy"], r["side"]): r
+        for r in index.query("best-runs", {"metric": "loss"}).records()
+    }
+    # lower is better for a loss
+    assert loss[("FedProx", "server-evaluate")]["name"] == "run a"
+    assert loss[("FedProx", "server-evaluate")]["best"] == pytest.approx(1 / (ROUNDS + 2))
+
+
+def test_compare_lists_only_parameters_that_differ(index: CrateIndex) -> None:
+    rows = index.query("compare").records()
+    differing = {(r["scope"], r["parameter"]) for r in rows}
+    assert differing == {("strategy", "class"), ("strategy", "proximal_mu")}
+    mu = {r["name"]: r["value"] for r in rows if r["parameter"] == "proximal_mu"}
+    assert mu == {"run a": 0.1, "run c": 0.3}  # run b (FedAvg) has no proximal_mu
+
+
+def test_frameworks(index: CrateIndex) -> None:
+    rows = index.query("frameworks").records()
+    assert {(r["name"], r["framework"], r["version"]) for r in rows} == {
+        (run, framework, version)
+        for run in ("run a", "run b", "run c")
+        for framework, version in (("Flower", "1.42.0"), ("NumPy", "2.4.6"))
+    }
+    assert {r["requirement"] for r in rows if r["framework"] == "NumPy"} == {"numpy>=1.26"}
+
+
+def test_failed_runs(index: CrateIndex) -> None:
+    rows = index.query("failed-runs").records()
+    assert [(r["name"], r["error"]) for r in rows] == [("run c", "boom")]
+
+
+def test_unknown_param_of_a_named_query_is_an_error(index: CrateIndex) -> None:
+    with pytest.raises(QueryError, match="no parameter 'metrc'"):
+        index.query("best-runs", {"metrc": "loss"})
+
+
+def test_invalid_sparql_names_line_and_column(index: CrateIndex) -> None:
+    with pytest.raises(QueryError, match=r"2:\d+"):
+        index.query("SELECT * WHERE {\n ?s ?p ?o FILTER( }")
+
+
+# -- PROV-O phrasing, union default graph, named graphs --------------------------------
+
+
+def test_prov_phrasing_matches_schema_org_only_crate(tmp_path: Path) -> None:
+    _write_foreign(tmp_path / "crates" / "foreign")
+    crate_index = CrateIndex(tmp_path / "crates")
+    result = crate_index.query(
+        """PREFIX prov: <http://www.w3.org/ns/prov#>
+        SELECT ?activity ?used ?generated ?entity_from WHERE {
+          ?activity a prov:Activity ; prov:used ?used ; prov:generated ?generated ;
+                    prov:startedAtTime ?start .
+          ?generated prov:wasGeneratedBy ?entity_from .
+          ?generated a prov:Entity .
+        }"""
+    )
+    (row,) = result.records()
+    assert str(row["used"]).endswith("#input")
+    assert str(row["generated"]).endswith("/data/out.csv")
+    assert row["entity_from"] == row["activity"]
+    crate_index.close()
+
+
+def test_each_crate_is_a_named_graph_and_default_graph_is_their_set_union(
+    index: CrateIndex,
+) -> None:
+    graphs = index.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").column("g")
+    assert sorted(str(g) for g in graphs) == [f"arcp://uuid,{UUID.format(n)}/" for n in (1, 2, 3)]
+    # the side terms are stated by every crate, yet appear once in the default graph
+    count = index.query(
+        "SELECT (COUNT(*) AS ?n) WHERE { "
+        "<https://w3id.org/fedcrate/fl#ServerEvaluation> <http://schema.org/termCode> ?c }"
+    )
+    assert count.rows == [(1,)]
+
+
+# -- the embedded engine agrees with rdflib's SPARQL engine -----------------------------
+
+
+def _rdflib_dataset(corpus: Path) -> Dataset:
+    """rdflib's own JSON-LD parser per crate + the same PROV-O entailment, union default."""
+    warnings.simplefilter("ignore", DeprecationWarning)
+    dataset = Dataset(default_union=True)
+    entail = alignment()
+    for metadata in sorted(corpus.glob("*/ro-crate/ro-crate-metadata.json")):
+        document = json.loads(metadata.read_text(encoding="utf-8"))
+        graph = dataset.graph(URIRef(crate_base(document, metadata)))
+        parsed = read_crate(metadata)
+        terms: dict[str, object] = {}
+        triples = []
+        for s, p, o in parsed:
+            key = (s.n3(), p.n3(), o.n3())
+            terms.update(zip(key, (s, p, o), strict=True))
+            triples.append(key)
+            graph.add((s, p, o))
+        for derived in entail.entail(triples):
+            # entailments add only vocabulary IRIs (classes, properties) to known terms
+            s, p, o = (terms.get(t) or URIRef(t[1:-1]) for t in derived)
+            graph.add((s, p, o))
+    return dataset
+
+
+@pytest.fixture(scope="module")
+def rdflib_dataset(corpus: Path) -> Dataset:
+    return _rdflib_dataset(corpus)
+
+
+def _rdflib_rows(dataset: Dataset, text: str) -> QueryResult:
+    result = dataset.query(text)
+    columns = [str(v) for v in (result.vars or [])]
+    rows = []
+    for row in result:
+        assert isinstance(row, ResultRow)
+        values = []
+        for term in row:
+            if term is None:
+                values.append(None)
+            elif isinstance(term, Literal):
+                values.append(
+                    python_value(str(term), str(term.datatype) if term.datatype else None)
+                )
+            elif isinstance(term, BNode):
+                values.append(f"_:{term}")
+            else:
+                values.append(str(term))
+        rows.append(tuple(values))
+    return QueryResult(columns, rows)
+
+
+def _normalised(result: QueryResult) -> list[tuple[object, ...]]:
+    rows = []
+    for record in result.records():
+        if "finalMetrics" in record:
+            record["finalMetrics"] = tuple(sorted(_finals(record["finalMetrics"]).items()))
+        rows.append(tuple(sorted(record.items(), key=lambda kv: kv[0])))
+    return sorted(rows, key=repr)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("name", sorted(named_queries()))
+def test_embedded_engine_equals_rdflib_engine(
+    name: str, rdflib_dataset: Dataset, index: CrateIndex
+) -> None:
+    dataset = rdflib_dataset
+    text = load_named_query(name).bound()
+    embedded = index.query(load_named_query(name))
+    expected = _rdflib_rows(dataset, text)
+    assert embedded.columns == expected.columns
+    assert len(embedded) > 0
+    assert _normalised(embedded) == _normalised(expected)
+
+
+# -- incremental index ------------------------------------------------------------------
+
+
+def test_incremental_reindex_add_change_delete(tmp_path: Path) -> None:
+    crates = write_corpus(tmp_path / "crates")
+    crate_index = CrateIndex(crates)
+    first = crate_index.refresh()
+    assert len(first.added) == 3 and not first.errors
+    assert (crates / ".fedcrate-index" / "manifest.json").is_file()
+    again = crate_index.refresh()
+    assert (again.unchanged, again.added, again.changed, again.removed) == (3, [], [], [])
+
+    write_crate(_record("run d", 4, 2.0), crates / "d")
+    metadata = next((crates / "a").glob("*/ro-crate-metadata.json"))
+    metadata.write_text(
+        metadata.read_text(encoding="utf-8").replace('"run a"', '"run a renamed"'),
+        encoding="utf-8",
+    )
+    shutil.rmtree(crates / "b")
+    report = crate_index.refresh()
+    assert [p.parent.parent.name for p in report.added] == ["d"]
+    assert [p.parent.parent.name for p in report.changed] == ["a"]
+    assert [p.parent.parent.name for p in report.removed] == ["b"]
+    names = sorted(str(n) for n in crate_index.query("runs").column("name"))
+    assert names == ["run a renamed", "run c", "run d"]
+    # the removed crate's triples left the default graph too, the shared ones stayed
+    assert crate_index.query('ASK { ?r <http://schema.org/name> "run b" }').rows == [(False,)]
+    sides = crate_index.query(
+        "SELECT ?c WHERE { <https://w3id.org/fedcrate/fl#ServerEvaluation> "
+        "<http://schema.org/termCode> ?c }"
+    )
+    assert sides.rows == [("server-evaluate",)]
+    crate_index.close()
+
+    reopened = CrateIndex(crates)  # persisted: nothing to re-parse
+    assert reopened.refresh().unchanged == 3
+    reopened.close()
+
+
+# -- the command ------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from fedcrate.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_malformed_crate_is_reported_and_skipped(tmp_path: Path) -> None:
+    crates = write_corpus(tmp_path / "crates")
+    bad = crates / "broken" / "ro-crate-metadata.json"
+    bad.parent.mkdir()
+    bad.write_text('{"@context": "https://w3id.org/ro/crate/1.2/context", "@graph": [', "utf-8")
+    done = _cli("sparql", "failed-runs", str(crates), "--format", "csv")
+    assert done.returncode == 1, done.stderr
+    assert str(bad) in done.stderr.replace("\n", "")
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [(r["name"], r["error"]) for r in rows] == [("run c", "boom")]
+
+
+def test_cli_bad_sparql_exits_2_with_line_and_column(corpus: Path, tmp_path: Path) -> None:
+    done = _cli("sparql", "SELECT * WHERE {\n  ?s ?p }", str(corpus), "--index", str(tmp_path))
+    assert done.returncode == 2
+    assert "error at 2:" in done.stderr
+
+
+def test_cli_json_and_tsv_formats_and_query_file(corpus: Path, tmp_path: Path) -> None:
+    query = tmp_path / "names.rq"
+    query.write_text(
+        "SELECT ?name WHERE { ?r a <http://schema.org/CreateAction> ; "
+        "<http://schema.org/name> ?name } ORDER BY ?name"
+    )
+    done = _cli("sparql", str(query), str(corpus), "--format", "json", "--index", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"name": f"run {x}"} for x in "abc"]
+    done = _cli(
+        "sparql", "best-runs", str(corpus), "--format", "tsv", "--param", "metric=loss",
+        "--index", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split("\t") == ["metric", "side", "strategy", "best", "run", "name"]
+    assert {row.split("\t")[0] for row in rows} == {"loss"}
+
+
+def test_cli_list(corpus: Path) -> None:
+    done = _cli("sparql", "--list")
+    assert done.returncode == 0
+    for name in ("runs", "metric-history", "best-runs", "compare", "frameworks", "failed-runs"):
+        assert name in done.stdout
+
+
+def test_to_dataframe(index: CrateIndex) -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = index.query("failed-runs").to_dataframe()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame["error"]) == ["boom"]
+
+
+def test_parallel_parsing_gives_the_same_index(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fedcrate.query
+
+    monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(fedcrate.query, "_WINDOW", 2)
+    with CrateIndex(corpus, index=tmp_path / "parallel", workers=2) as parallel:
+        report = parallel.refresh()
+        assert len(report.added) == 3 and not report.errors
+        rows = parallel.query("runs")
+    with CrateIndex(corpus, index=tmp_path / "serial", workers=1) as serial:
+        assert _normalised(serial.query("runs")) == _normalised(rows)
