@@ -8,11 +8,13 @@ from __future__ import annotations
 
 __all__ = [
     "CrateWriteError",
+    "EndpointError",
     "FedcrateError",
     "InvalidORCID",
     "MetricIRIError",
     "NotACrate",
     "PyprojectError",
+    "QueryError",
 ]
 
 
