@@ -57,6 +57,7 @@ INDEX_FOLDER = ".fedcrate-index"
 _MANIFEST_VERSION = 1
 # Crates are parsed in worker processes when at least this many changed.
 _PARALLEL_THRESHOLD = 64
+_OPTIMIZE_AFTER = 64  # crates loaded in one refresh before the store is compacted
 # Crates parsed ahead of loading at most.
 _WINDOW = 128
 # N-Quads lines per bulk load: big batches are fast, small ones bound memory.
@@ -261,6 +262,10 @@ class CrateIndex:
         if not clean:
             self._rebuild_default_graph()
         self.store.flush()
+        if len(todo) >= _OPTIMIZE_AFTER:
+            # Compacting after a bulk load halves warm query times (300 crates: `runs`
+            # 0.25 → 0.14 s, `best-runs` 0.46 → 0.21 s) for ~13 ms per crate loaded.
+            self.store.optimize()
         self._write_manifest(manifest)
         self._refreshed = True
         self.last_report = report

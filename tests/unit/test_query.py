@@ -476,6 +476,7 @@ def test_parallel_parsing_gives_the_same_index(
 
     monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
     monkeypatch.setattr(fedcrate.query, "_WINDOW", 2)
+    monkeypatch.setattr(fedcrate.query, "_OPTIMIZE_AFTER", 2)  # and compacted after
     with CrateIndex(corpus, index=tmp_path / "parallel", workers=2) as parallel:
         report = parallel.refresh()
         assert len(report.added) == 3 and not report.errors
