@@ -319,6 +319,14 @@ def push(
         raise typer.Exit(1)
 
 
+# Command groups that live in their own modules (they import _fail/out/err from here).
+from .cli_view import register as _register_view  # noqa: E402
+from .fedn.cli import fedn_app  # noqa: E402
+
+_register_view(app)
+app.add_typer(fedn_app, name="fedn")
+
+
 def main() -> None:
     """Console-script entry point: library errors become one line and an exit code."""
     try:

@@ -1,0 +1,1 @@
+"""FEDn adapter: compute packages, local entry-point runs and sessions as crates."""
