@@ -10,6 +10,7 @@ back yields an isomorphic graph and entities can be addressed from SPARQL.
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -41,6 +42,7 @@ from .record import (
     PayloadFile,
     Person,
     RoundObservation,
+    RoundParticipation,
     RunRecord,
     RunStatus,
     Side,
@@ -63,9 +65,12 @@ S = SimpleNamespace(**{name: SDO[name] for name in (
     "unitCode", "url", "value", "version",
 )})  # fmt: skip
 F = SimpleNamespace(**{name: FL[name] for name in (
-    "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundMetric", "fabHash", "fabId",
-    "fabVersion", "federationId", "nodeCount", "numRounds", "pythonClass", "round",
-    "roundMetric", "runId", "side",
+    "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundMetric", "RoundParticipation",
+    "cohortQuery", "examplesAggregated", "fabHash", "fabId", "fabVersion", "federationId",
+    "nodeAuthenticationEnabled", "nodeCount", "nodeIdDigest", "nodesSampled", "numRounds",
+    "participation", "projectId", "pythonClass", "repliesFailed", "repliesReceived", "round",
+    "roundMetric", "runId", "runtimeMode", "side", "siteCount", "siteName",
+    "superlinkAddress", "tlsEnabled",
 )})  # fmt: skip
 P = SimpleNamespace(**{name: PROV[name] for name in (
     "Activity", "Person", "endedAtTime", "generated", "startedAtTime", "used",
@@ -103,6 +108,15 @@ def _value(value: object) -> Literal:
     if value is None:
         return Literal("")
     return Literal(value)
+
+
+def _identifier(value: str) -> Node:
+    """A registry id: an IRI when it is one (`urn:uuid:…`, a bare UUID), else text."""
+    try:
+        return URIRef(uuid.UUID(value).urn)
+    except ValueError:
+        pass
+    return URIRef(value) if value.startswith(("urn:", "http://", "https://")) else Literal(value)
 
 
 class _Builder:
@@ -194,6 +208,8 @@ class _Builder:
             license_ = parse_license(dataset.license)
             if license_ is not None:
                 self.add(iri, S.license, self.license(license_, subject="this dataset"))
+        self.add_text(iri, F.cohortQuery, dataset.query)
+        self.add_text(iri, F.projectId, dataset.project_id)
         return iri
 
     def parameter(self, iri: URIRef, parameter: Parameter) -> URIRef:
@@ -316,8 +332,12 @@ class _Builder:
             self.add(run, S.result, iri)
             if model is not None:
                 self.add(model, S.additionalProperty, iri)
+        if model is not None and record.model_identifier:
+            self.add(model, S.identifier, _identifier(record.model_identifier))
         for obs in record.observations:
             self.observation(obs)
+        for participation in record.participation:
+            self.participation(participation)
         return self.triples
 
     def run_entity(self, agent: URIRef | None) -> None:
@@ -398,9 +418,34 @@ class _Builder:
             (F.federationId, facts.federation_id),
             (F.nodeCount, facts.node_count),
             (F.numRounds, facts.num_rounds),
+            (F.runtimeMode, facts.mode),
+            (F.superlinkAddress, facts.superlink_address),
+            (F.tlsEnabled, facts.tls_enabled),
+            (F.nodeAuthenticationEnabled, facts.node_authentication),
+            (F.siteCount, facts.site_count),
         ):
             if value is not None and value != "":
                 self.add(run, predicate, Literal(value))
+        for digest in facts.node_id_digests:
+            self.add(run, F.nodeIdDigest, Literal(digest))
+        for site in facts.site_names:
+            self.add(run, F.siteName, Literal(site))
+
+    def participation(self, part: RoundParticipation) -> URIRef:
+        iri = fragment(self.base, "participation", part.round, part.side.value)
+        self.add(iri, TYPE, F.RoundParticipation)
+        self.add(iri, F.round, Literal(part.round))
+        self.add(iri, F.side, self.side(part.side))
+        for predicate, count in (
+            (F.nodesSampled, part.nodes_sampled),
+            (F.repliesReceived, part.replies_received),
+            (F.repliesFailed, part.replies_failed),
+            (F.examplesAggregated, part.examples_aggregated),
+        ):
+            if count is not None:
+                self.add(iri, predicate, Literal(count))
+        self.add(self.run, F.participation, iri)
+        return iri
 
     def run_description(self) -> str:
         record = self.record

@@ -24,6 +24,7 @@ __all__ = [
     "PayloadFile",
     "Person",
     "RoundObservation",
+    "RoundParticipation",
     "RunRecord",
     "RunStatus",
     "Side",
@@ -170,11 +171,18 @@ class DatasetRef:
     """Where the dataset is published; becomes its `@id` when given."""
     description: str | None = None
     license: str | None = None
+    query: str | None = None
+    """The query that selected it (a FLIP cohort query), when it is a selection."""
+    project_id: str | None = None
+    """The project it belongs to (FLIP project id)."""
 
 
 @dataclass(frozen=True, slots=True)
 class FederationFacts:
-    """What the runtime tells about the federation (from the Context and the Grid)."""
+    """What the runtime tells about the federation (from the Context and the Grid).
+
+    Security posture is recorded as facts only (on/off), never key or certificate material.
+    """
 
     run_id: int | None = None
     fab_id: str | None = None
@@ -183,6 +191,35 @@ class FederationFacts:
     federation_id: str | None = None
     node_count: int | None = None
     num_rounds: int | None = None
+    mode: str | None = None
+    """`simulation` or `deployment`."""
+    node_id_digests: tuple[str, ...] = ()
+    """SHA-256 of each node id available at start: comparable across crates, not reversible
+    to the raw id without knowing it."""
+    superlink_address: str | None = None
+    """The SuperLink API the ServerApp talked to (deployment only)."""
+    tls_enabled: bool | None = None
+    """Whether the ServerApp's link to the SuperLink used TLS (None: not observable)."""
+    node_authentication: bool | None = None
+    """Whether SuperNodes authenticate with registered keys (None: not observable)."""
+    site_count: int | None = None
+    """Distinct sites (FLIP `site` / SUPERNODE_NAME) that replied; names only on opt-in."""
+    site_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RoundParticipation:
+    """Who took part in one phase of one round: counts only, never node ids.
+
+    `side` is CLIENT_TRAIN for the training phase and CLIENT_EVALUATE for evaluation.
+    """
+
+    round: int
+    side: Side
+    nodes_sampled: int | None = None
+    replies_received: int | None = None
+    replies_failed: int | None = None
+    examples_aggregated: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +258,12 @@ class RunRecord:
     datasets: list[DatasetRef] = field(default_factory=list)
     federation: FederationFacts = field(default_factory=FederationFacts)
     observations: list[RoundObservation] = field(default_factory=list)
+    participation: list[RoundParticipation] = field(default_factory=list)
     files: list[PayloadFile] = field(default_factory=list)
     model_source: Path | None = None
     """Where the final model lives before it is copied into the crate."""
+    model_identifier: str | None = None
+    """A registry's id for the model (FLIP model id); `urn:uuid:…` when it is a UUID."""
 
     def final_metrics(self) -> list[FinalMetric]:
         """Each (side, metric)'s value at the last round that side reported it."""

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -42,7 +43,10 @@ from ..record import (
     utc_now,
 )
 from ..redaction import redact_parameter
+from .deployment import federation_facts
 from .environment import declared_software, installed_version
+from .flip import flip_facts
+from .participation import ParticipationRecorder
 
 __all__ = ["FLCrateTracker", "default_output_root", "resolve_output_dir"]
 
@@ -123,6 +127,11 @@ class FLCrateTracker:
             `{"name", "url", "description", "license"}` dicts or `DatasetRef`s.
         save_arrays: when `record_result` gets no model file, save `result.arrays` as
             `final_model.npz` so the crate still holds the model.
+        track_participation: count sampled nodes, replies, failures and aggregated
+            examples per round by wrapping the strategy instance's `configure_*` /
+            `aggregate_*` methods (the strategy's behaviour is unchanged).
+        record_site_names: state the names of the sites that replied (FLIP
+            `SUPERNODE_NAME`); by default only their number is recorded.
     """
 
     def __init__(
@@ -139,6 +148,8 @@ class FLCrateTracker:
         grid: Any = None,
         datasets: Iterable[DatasetRef | Mapping[str, str] | str] = (),
         save_arrays: bool = True,
+        track_participation: bool = True,
+        record_site_names: bool = False,
     ) -> None:
         _ensure_visible_logging()
         self.output_dir = resolve_output_dir(output_dir)
@@ -151,6 +162,9 @@ class FLCrateTracker:
         self._skipped_metrics: set[str] = set()
         self._arrays: Any = None
         self._temp_model: Path | None = None
+        self._participation = ParticipationRecorder()
+        self._context, self._grid = context, grid
+        self.record_site_names = record_site_names
 
         self.record = RunRecord(name=app_name or "Federated learning run", started_at=utc_now())
         self._pyproject: dict[str, Any] = {}
@@ -162,6 +176,8 @@ class FLCrateTracker:
         self._capture("run config", self._capture_config, context)
         self._capture("strategy", self._capture_strategy, strategy)
         self._capture("federation", self._capture_federation, context, grid)
+        if track_participation:
+            self._capture("participation", self._participation.wrap, strategy)
         if app_name is None:
             fab = self.record.federation.fab_id
             if fab:
@@ -237,6 +253,11 @@ class FLCrateTracker:
     def _capture_config(self, context: Any) -> None:
         config = dict(getattr(context, "run_config", {}) or {})
         self.record.config = [redact_parameter(str(k), _plain(v)) for k, v in config.items()]
+        flip = flip_facts(config)
+        if flip is not None:
+            self.record.model_identifier = flip.model_identifier
+            if flip.cohort is not None:
+                self.record.datasets.append(flip.cohort)
         for key in _ROUND_KEYS:
             if isinstance(config.get(key), int) and not isinstance(config.get(key), bool):
                 self.record.federation = FederationFacts(num_rounds=int(config[key]))
@@ -275,22 +296,8 @@ class FLCrateTracker:
         return strategies is not None and getattr(strategies, cls.__name__, None) is cls
 
     def _capture_federation(self, context: Any, grid: Any) -> None:
-        run = getattr(grid, "run", None) if grid is not None else None
-        node_count = None
-        if grid is not None:
-            try:
-                node_count = len(list(grid.get_node_ids()))
-            except Exception as exc:
-                logger.warning("node ids not available from the grid (%s)", exc)
-        run_id = getattr(run, "run_id", None) or getattr(context, "run_id", None)
-        self.record.federation = FederationFacts(
-            run_id=int(run_id) if run_id is not None else None,
-            fab_id=getattr(run, "fab_id", None) or None,
-            fab_version=getattr(run, "fab_version", None) or None,
-            fab_hash=getattr(run, "fab_hash", None) or None,
-            federation_id=getattr(run, "federation_id", None) or None,
-            node_count=node_count,
-            num_rounds=self.record.federation.num_rounds,
+        self.record.federation = federation_facts(
+            context, grid, num_rounds=self.record.federation.num_rounds
         )
 
     # -- the touchpoints ----------------------------------------------------------------
@@ -369,6 +376,7 @@ class FLCrateTracker:
         traceback: TracebackType | None,
     ) -> Literal[False]:
         self.record.ended_at = utc_now()
+        self._participation.unwrap()
         if exc is not None:
             self.record.status = RunStatus.FAILED
             message = str(exc)
@@ -389,6 +397,17 @@ class FLCrateTracker:
         self.record.observations = sorted(
             self._observations.values(), key=lambda o: (o.round, o.side.value, o.metric.name)
         )
+        self.record.participation = self._participation.records()
+        if not self.record.federation.node_count and self._grid is not None:
+            # The simulation runtime may register its nodes after the ServerApp starts.
+            self._capture("federation", self._capture_federation, self._context, self._grid)
+        sites = sorted(self._participation.sites)
+        if sites:
+            self.record.federation = replace(
+                self.record.federation,
+                site_count=len(sites),
+                site_names=tuple(sites) if self.record_site_names else (),
+            )
         if self.record.model_source is None and self.save_arrays and self._arrays is not None:
             self.record.model_source = self._save_arrays(self._arrays)
         try:

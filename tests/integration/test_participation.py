@@ -1,0 +1,161 @@
+"""Participation per round, from a real in-process Flower simulation (`run_simulation`).
+
+One simulation (Ray starts once) runs the same FedAvg twice on the same nodes: bare and
+under the tracker. The tracker wraps the strategy instance, so the aggregated arrays must
+be byte-identical; and the counts it records must match what the ClientApps did, including
+a node that fails on purpose in round 2 (an error reply, counted as failed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid, ServerApp
+from flwr.serverapp.strategy import FedAvg
+from flwr.simulation import run_simulation
+from rdflib import Literal, URIRef
+
+from fedcrate import FLCrateTracker, read_crate
+from fedcrate.capture.deployment import node_id_digest
+from fedcrate.namespaces import FL
+
+pytestmark = pytest.mark.integration
+
+NODES = 3
+ROUNDS = 3
+FAILING_PARTITION, FAILING_ROUND = 2, 2
+
+
+def _examples(partition: int) -> int:
+    # Dyadic weights (16, 16, 32) and integer updates keep every weighted sum exact in
+    # float64, so arrays are byte-identical whatever order the replies arrive in.
+    return 32 if partition == 2 else 16
+
+
+client = ClientApp()
+
+
+@client.train()
+def _train(msg: Message, context: Context) -> Message:
+    partition = int(context.node_config["partition-id"])
+    server_round = int(msg.content["config"]["server-round"])
+    if partition == FAILING_PARTITION and server_round == FAILING_ROUND:
+        raise RuntimeError("injected client fault")
+    arrays = msg.content["arrays"].to_numpy_ndarrays()
+    rng = np.random.default_rng(1000 * server_round + partition)
+    updated = [a + rng.integers(-8, 8, size=a.shape).astype(a.dtype) for a in arrays]
+    metrics = MetricRecord({"num-examples": _examples(partition), "training_time": 0.01})
+    content = RecordDict(
+        {
+            "arrays": ArrayRecord(updated),
+            "metrics": metrics,
+            "meta": ConfigRecord({"site": f"site-{partition}"}),
+        }
+    )
+    return Message(content, reply_to=msg)
+
+
+@client.evaluate()
+def _evaluate(msg: Message, context: Context) -> Message:
+    partition = int(context.node_config["partition-id"])
+    metrics = MetricRecord({"num-examples": 5 * (partition + 1), "accuracy": 0.5})
+    return Message(RecordDict({"metrics": metrics}), reply_to=msg)
+
+
+def _strategy() -> FedAvg:
+    return FedAvg(fraction_train=1.0, fraction_evaluate=1.0, min_available_nodes=NODES)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("participation")
+    seen: dict[str, Any] = {}
+    server = ServerApp()
+
+    @server.main()
+    def _main(grid: Grid, context: Context) -> None:
+        initial = ArrayRecord([np.zeros((2, 3)), np.ones(4)])
+        bare = _strategy().start(grid=grid, initial_arrays=initial, num_rounds=ROUNDS)
+        seen["bare"] = bare.arrays.to_numpy_ndarrays()
+        seen["node_ids"] = sorted(int(n) for n in grid.get_node_ids())
+        strategy = _strategy()
+        with FLCrateTracker(
+            context, strategy, output_dir=out, app_name="participation", grid=grid
+        ) as tracker:
+            tracked = strategy.start(grid=grid, initial_arrays=initial, num_rounds=ROUNDS)
+            tracker.record_result(tracked)
+        seen["tracked"] = tracked.arrays.to_numpy_ndarrays()
+        seen["crate"] = tracker.crate.path if tracker.crate else None
+        seen["restored"] = "aggregate_train" not in vars(strategy)
+
+    run_simulation(
+        server_app=server,
+        client_app=client,
+        num_supernodes=NODES,
+        backend_config={"client_resources": {"num_cpus": 1}},
+    )
+    return seen
+
+
+def test_tracked_strategy_aggregates_byte_identical_arrays(simulated: dict[str, Any]) -> None:
+    assert len(simulated["bare"]) == len(simulated["tracked"]) == 2
+    for bare, tracked in zip(simulated["bare"], simulated["tracked"], strict=True):
+        assert bare.dtype == tracked.dtype
+        assert bare.tobytes() == tracked.tobytes()
+    assert simulated["restored"], "the tracker must remove its wrappers when the run ends"
+
+
+def test_participation_counts_per_round_and_phase(simulated: dict[str, Any]) -> None:
+    graph = read_crate(Path(simulated["crate"]))
+    rows = {
+        (int(r.round), str(r.side).rsplit("#", 1)[-1]): (
+            r.sampled.toPython(),
+            r.received.toPython(),
+            r.failed.toPython(),
+            r.examples.toPython(),
+        )
+        for r in graph.query(
+            """
+            PREFIX fl: <https://w3id.org/fedcrate/fl#>
+            SELECT ?round ?side ?sampled ?received ?failed ?examples WHERE {
+              ?run fl:participation ?p .
+              ?p a fl:RoundParticipation ; fl:round ?round ; fl:side ?side ;
+                 fl:nodesSampled ?sampled ; fl:repliesReceived ?received ;
+                 fl:repliesFailed ?failed ; fl:examplesAggregated ?examples .
+            }"""
+        )
+    }
+    all_train = sum(_examples(p) for p in range(NODES))
+    for server_round in range(1, ROUNDS + 1):
+        failed = 1 if server_round == FAILING_ROUND else 0
+        lost = _examples(FAILING_PARTITION) if failed else 0
+        assert rows[(server_round, "ClientTraining")] == (NODES, NODES, failed, all_train - lost)
+        assert rows[(server_round, "ClientEvaluation")] == (
+            NODES,
+            NODES,
+            0,
+            sum(5 * (p + 1) for p in range(NODES)),
+        )
+    assert len(rows) == 2 * ROUNDS
+
+
+def test_federation_facts_of_a_simulation(simulated: dict[str, Any]) -> None:
+    graph = read_crate(Path(simulated["crate"]))
+    run = next(graph.subjects(FL.participation, None))
+    assert graph.value(run, FL.runtimeMode) == Literal("simulation")
+    assert graph.value(run, FL.nodeCount).toPython() == NODES  # type: ignore[union-attr]
+    digests = {str(o) for o in graph.objects(run, FL.nodeIdDigest)}
+    assert digests == {node_id_digest(n) for n in simulated["node_ids"]}
+    text = (Path(simulated["crate"]) / "ro-crate-metadata.json").read_text()
+    assert not any(str(n) in text for n in simulated["node_ids"]), "raw node ids leaked"
+    # Sites are counted, not named, unless the user opts in.
+    assert graph.value(run, FL.siteCount).toPython() == NODES  # type: ignore[union-attr]
+    assert "site-0" not in text
+    # No TLS claim about an in-process simulation.
+    assert graph.value(run, FL.tlsEnabled) is None
+    assert isinstance(run, URIRef)
