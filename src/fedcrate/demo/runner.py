@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -61,12 +61,16 @@ class DemoError(RuntimeError):
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Outcome of :func:`run_demo`."""
+    """Outcome of :func:`run_demo` / :func:`run_app`."""
 
     crate_dir: Path
     elapsed_s: float
     stdout_tail: str
     leftover_pids: tuple[int, ...] = field(default=())
+    run_id: str | None = None
+    """Flower's run id, as `flwr run` reported it."""
+    flwr_ls: dict[str, object] | None = None
+    """The run as `flwr ls --run-id … --format json` described it."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,32 @@ def run_demo(
     on failure it is kept for inspection and the error message names it.
     """
     _check_args(rounds, nodes, timeout)
+    config = {"num-server-rounds": rounds, "min-nodes": nodes}
+    return run_app(APP_DIR, out_dir, config, nodes=nodes, timeout=timeout, log=log)
+
+
+def run_app(
+    app_dir: Path,
+    out_dir: Path,
+    run_config: Mapping[str, str | int | float | bool],
+    *,
+    nodes: int = 2,
+    mode: str = "simulation",
+    timeout: float = 600,
+    log: Logger | None = None,
+    node_env: Callable[[int], Mapping[str, str]] | None = None,
+) -> DemoResult:
+    """Run any Flower app whose run config has a `crate-dir` key, and return its crate.
+
+    ``mode="simulation"``: our own ``flower-superlink --simulation`` with ``nodes``
+    simulated SuperNodes. ``mode="deployment"``: a ``flower-superlink`` and ``nodes``
+    real ``flower-supernode`` processes on 127.0.0.1 (own ports, ``--insecure``), each
+    with ``partition-id`` / ``num-partitions`` in its node config and ``node_env(i)``
+    added to its environment. Isolation and clean-up as described in the module doc.
+    """
+    if mode not in ("simulation", "deployment"):
+        raise ValueError(f"mode must be 'simulation' or 'deployment', got {mode!r}")
+    _check_args(1, nodes, timeout)
     emit: Logger = log or (lambda _line: None)
     started, started_wall = time.monotonic(), time.time()
     deadline = started + timeout
@@ -108,8 +138,8 @@ def run_demo(
     crates_before = _crate_dirs(out_dir)
     bin_dir = _flower_bin_dir()
 
-    work = _make_workdir()
-    _write_run_config(work.run_config, out_dir=out_dir, rounds=rounds, nodes=nodes)
+    work = _make_workdir(Path(app_dir))
+    _write_run_config(work.run_config, {**run_config, "crate-dir": str(out_dir)})
     marker = uuid.uuid4().hex
     env = _child_env(work, bin_dir, marker)
     procs = ProcessGroupTracker(f"{MARKER_VAR}={marker}")
@@ -117,13 +147,18 @@ def run_demo(
     tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
     crate: Path | None = None
     succeeded = False
+    simulation = mode == "simulation"
     try:
-        port = _start_superlink(work, bin_dir, env, procs, launched, deadline, emit)
+        port = _start_superlink(work, bin_dir, env, procs, launched, deadline, emit, simulation)
         emit(f"SuperLink (pid {launched[-1].pid}) listening on 127.0.0.1:{port}")
+        if not simulation:
+            _start_supernodes(work, bin_dir, env, port, nodes, node_env, procs, launched)
+            _wait_for_nodes(bin_dir, env, nodes, deadline, emit)
         returncode, run_id = _flwr_run(
-            work, bin_dir, env, nodes, procs, launched, deadline, tail, emit
+            work, bin_dir, env, nodes if simulation else None, procs, launched, deadline, tail, emit
         )
-        status = _run_status(bin_dir, env, run_id, deadline) if run_id else None
+        listed = _run_listing(bin_dir, env, run_id, deadline) if run_id else None
+        status = str(listed.get("status")) if listed and listed.get("status") else None
         emit(f"Flower run {run_id}: {status or 'status unknown'}")
         crate = _new_crate(out_dir, crates_before, started_wall)
         if crate is None or returncode != 0 or (status and not status.endswith("completed")):
@@ -136,7 +171,7 @@ def run_demo(
     _remove(work.root)
     elapsed = time.monotonic() - started
     emit(f"demo finished in {elapsed:.1f} s; crate at {crate}")
-    return DemoResult(crate, elapsed, "\n".join(tail), leftovers)
+    return DemoResult(crate, elapsed, "\n".join(tail), leftovers, run_id, listed)
 
 
 def _check_args(rounds: int, nodes: int, timeout: float) -> None:
@@ -165,14 +200,14 @@ def _flower_bin_dir() -> Path:
     return bin_dir
 
 
-def _make_workdir() -> _Workdir:
+def _make_workdir(app_dir: Path = APP_DIR) -> _Workdir:
     # Short root under /tmp: Ray puts Unix sockets in its temp dir and socket paths
     # are limited to ~107 bytes (macOS' default TMPDIR is already ~50 bytes long).
     base = "/tmp" if os.name == "posix" and os.path.isdir("/tmp") else None
     root = Path(tempfile.mkdtemp(prefix="fcdemo-", dir=base))
     app = root / "app"
     shutil.copytree(
-        APP_DIR, app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.fab", ".*_cache")
+        app_dir, app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.fab", ".*_cache")
     )
     flwr_home = root / "flwr-home"
     ray_tmp = root / "ray"
@@ -193,18 +228,22 @@ def _toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _write_run_config(path: Path, *, out_dir: Path, rounds: int, nodes: int) -> None:
+def _write_run_config(path: Path, config: Mapping[str, str | int | float | bool]) -> None:
     """Run-config overrides as a TOML file: no shell/regex quoting issues with odd paths.
 
     ``flwr run --run-config FILE.toml`` loads the file instead of ``k=v`` pairs;
     only keys declared in the app's ``[tool.flwr.app.config]`` are accepted.
     """
-    path.write_text(
-        f"num-server-rounds = {rounds}\n"
-        f"min-nodes = {nodes}\n"
-        f"crate-dir = {_toml_str(str(out_dir))}\n",
-        encoding="utf-8",
-    )
+    lines = []
+    for key, value in config.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            text = _toml_str(str(value))
+        lines.append(f"{_toml_str(key)} = {text}\n")
+    path.write_text("".join(lines), encoding="utf-8")
 
 
 def _write_flower_config(flwr_home: Path, port: int) -> None:
@@ -290,14 +329,18 @@ def _start_superlink(
     launched: list[subprocess.Popen[bytes]],
     deadline: float,
     emit: Logger,
+    simulation: bool = True,
 ) -> int:
-    """Start a simulation SuperLink on a free loopback port; retry if the port was taken."""
+    """Start a SuperLink on a free loopback port; retry if the port was taken.
+
+    In flwr 1.42 one HTTP port serves the Runtime, Fleet and Control APIs.
+    """
     for attempt in range(1, _PORT_ATTEMPTS + 1):
         port = _free_port()
         cmd = [
             str(bin_dir / "flower-superlink"),
-            "--insecure",  # loopback only; no TLS material for a throwaway demo
-            "--simulation",
+            "--insecure",  # loopback only; no TLS material for a throwaway run
+            *(["--simulation"] if simulation else ["--database", str(work.root / "state.db")]),
             "--isolation", "subprocess",
             "--host", "127.0.0.1",
             "--port", str(port),
@@ -316,6 +359,56 @@ def _start_superlink(
         f"flower-superlink did not become ready; see {work.superlink_log}:\n"
         + _tail_of_file(work.superlink_log)
     )
+
+
+def _start_supernodes(
+    work: _Workdir,
+    bin_dir: Path,
+    env: dict[str, str],
+    superlink_port: int,
+    nodes: int,
+    node_env: Callable[[int], Mapping[str, str]] | None,
+    procs: ProcessGroupTracker,
+    launched: list[subprocess.Popen[bytes]],
+) -> None:
+    """Start `nodes` SuperNodes on loopback, each on its own free port."""
+    for index in range(nodes):
+        cmd = [
+            str(bin_dir / "flower-supernode"),
+            "--insecure",
+            "--superlink", f"127.0.0.1:{superlink_port}",
+            "--host", "127.0.0.1",
+            "--port", str(_free_port()),
+            "--node-config", f"partition-id={index} num-partitions={nodes}",
+        ]  # fmt: skip
+        node_vars = {**env, **(dict(node_env(index)) if node_env else {})}
+        with (work.flwr_home / f"supernode-{index}.log").open("ab") as log_file:
+            proc = _spawn(cmd, node_vars, log_file, cwd=work.root)
+        launched.append(proc)
+        procs.add_root(proc.pid)
+
+
+def _wait_for_nodes(
+    bin_dir: Path, env: dict[str, str], nodes: int, deadline: float, emit: Logger
+) -> None:
+    """Wait until the SuperLink lists `nodes` online SuperNodes (so the run sees them all)."""
+    cmd = [str(bin_dir / "flwr"), "supernode", "ls", CONNECTION_NAME, "--format", "json"]
+    limit = min(deadline, time.monotonic() + _SUPERLINK_START_S * 2)
+    online = 0
+    while time.monotonic() < limit:
+        try:
+            out = subprocess.run(
+                cmd, env=env, capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+            listed = json.loads(out).get("nodes", [])
+            online = sum(1 for n in listed if str(n.get("status", "")).lower() == "online")
+        except (subprocess.TimeoutExpired, json.JSONDecodeError, AttributeError):
+            online = 0
+        if online >= nodes:
+            emit(f"{online} SuperNodes online")
+            return
+        time.sleep(1.0)
+    raise DemoError(f"only {online} of {nodes} SuperNodes came online; see their logs")
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], port: int, deadline: float) -> bool:
@@ -337,20 +430,24 @@ def _flwr_run(
     work: _Workdir,
     bin_dir: Path,
     env: dict[str, str],
-    nodes: int,
+    nodes: int | None,
     procs: ProcessGroupTracker,
     launched: list[subprocess.Popen[bytes]],
     deadline: float,
     tail: collections.deque[str],
     emit: Logger,
 ) -> tuple[int, str | None]:
-    """Submit the app and stream its logs until the run ends; return (exit code, run id)."""
+    """Submit the app and stream its logs until the run ends; return (exit code, run id).
+
+    `nodes` sizes a simulation; None for a deployment (its SuperNodes are already up).
+    """
     cmd = [
         str(bin_dir / "flwr"), "run", str(work.app), CONNECTION_NAME, "--stream",
         "--run-config", str(work.run_config),
-        # 1 CPU per ClientApp so that two nodes train in parallel on a 2-core machine.
-        "--federation-config", f"num-supernodes={nodes} client-resources-num-cpus=1",
     ]  # fmt: skip
+    if nodes is not None:
+        # 1 CPU per ClientApp so that two nodes train in parallel on a 2-core machine.
+        cmd += ["--federation-config", f"num-supernodes={nodes} client-resources-num-cpus=1"]
     proc = _spawn(cmd, env, subprocess.PIPE, cwd=work.root)
     launched.append(proc)
     procs.add_root(proc.pid)
@@ -385,8 +482,10 @@ def _pump(
             emit = _ignore
 
 
-def _run_status(bin_dir: Path, env: dict[str, str], run_id: str, deadline: float) -> str | None:
-    """``finished:completed`` etc., from ``flwr ls``; None if it cannot be determined."""
+def _run_listing(
+    bin_dir: Path, env: dict[str, str], run_id: str, deadline: float
+) -> dict[str, object] | None:
+    """The run as ``flwr ls`` reports it (status ``finished:completed`` etc.), or None."""
     cmd = [str(bin_dir / "flwr"), "ls", CONNECTION_NAME, "--run-id", run_id, "--format", "json"]
     try:
         out = subprocess.run(
@@ -400,8 +499,8 @@ def _run_status(bin_dir: Path, env: dict[str, str], run_id: str, deadline: float
         runs = json.loads(out).get("runs", [])
     except (subprocess.TimeoutExpired, json.JSONDecodeError, AttributeError):
         return None
-    status = runs[0].get("status") if runs else None
-    return str(status) if status else None
+    first = runs[0] if runs else None
+    return dict(first) if isinstance(first, dict) else None
 
 
 def _crate_dirs(out_dir: Path) -> dict[Path, float]:
