@@ -5,8 +5,9 @@ What flwr 1.42 lets the ServerApp see (and therefore what a crate can state):
 * `grid.run` (`flwr.supercore.run.Run`): run id, FAB id / version / sha256, federation id.
 * The grid's class: `InMemoryGrid` in the simulation runtime, `HttpGrid` (or the gRPC
   grid of older releases) in the deployment runtime.
-* `grid.get_node_ids()` / `grid.get_nodes()`: the nodes available now; `NodeInfo` carries
-  a `public_key` only for SuperNodes registered with keys (SuperNode authentication).
+* `grid.get_node_ids()` / `grid.get_nodes()`: the nodes available now. `NodeInfo.owner_aid`
+  tells SuperNode authentication apart: self-registered nodes (authentication off) belong
+  to Flower's no-account id; with `--enable-supernode-auth` an account registered them.
 * The SuperLink address and TLS on/off of the ServerApp's own link to it (the grid is
   built from `flwr-serverapp --runtime-api-address … [--insecure]`).
 
@@ -30,6 +31,8 @@ logger = logging.getLogger("fedcrate")
 
 _SIMULATION_GRIDS = {"InMemoryGrid"}
 _DEPLOYMENT_GRIDS = {"HttpGrid", "GrpcGrid"}
+# flwr.common.constant.NOOP_FLWR_AID: the owner of SuperNodes that registered themselves.
+_SELF_REGISTERED_OWNER = "<id:none>"
 
 
 def node_id_digest(node_id: int) -> str:
@@ -68,6 +71,9 @@ def _link(grid: Any, mode: str | None) -> tuple[str | None, bool | None]:
 
 
 def _node_authentication(grid: Any, mode: str | None) -> bool | None:
+    """SuperNode authentication on? Every SuperNode has a key pair in flwr 1.42, so the key
+    says nothing; but with authentication off, nodes register themselves and are owned by
+    Flower's no-account id (`NOOP_FLWR_AID`), while with it on an account registered them."""
     if mode != "deployment":
         return None
     try:
@@ -75,9 +81,10 @@ def _node_authentication(grid: Any, mode: str | None) -> bool | None:
     except Exception as exc:
         logger.warning("node details not available from the grid (%s)", exc)
         return None
-    if not nodes:
+    owners = [str(getattr(node, "owner_aid", "") or "") for node in nodes]
+    if not owners or not all(owners):
         return None
-    return all(bool(getattr(node, "public_key", b"")) for node in nodes)
+    return all(owner != _SELF_REGISTERED_OWNER for owner in owners)
 
 
 def federation_facts(context: Any, grid: Any, num_rounds: int | None) -> FederationFacts:
