@@ -48,12 +48,14 @@ from .environment import declared_software, installed_version
 from .flip import flip_facts
 from .participation import ParticipationRecorder
 
-__all__ = ["FLCrateTracker", "default_output_root", "resolve_output_dir"]
+__all__ = ["FLCrateTracker", "caller_file", "default_output_root", "resolve_output_dir"]
 
 logger = logging.getLogger("fedcrate")
 
 _ROUND_KEYS = ("num-server-rounds", "num_server_rounds", "num-rounds", "num_rounds", "rounds")
-_STRATEGY_DOCS = "https://flower.ai/docs/framework/ref-api/flwr.serverapp.strategy.{}.html"
+_STRATEGY_DOCS = "https://flower.ai/docs/framework/ref-api/{}.{}.html"
+# Where Flower's own strategies are exported: the message API's, then the classic API's.
+_STRATEGY_MODULES = ("flwr.serverapp.strategy", "flwr.server.strategy")
 _RESULT_SIDES = (
     ("train_metrics_clientapp", Side.CLIENT_TRAIN),
     ("evaluate_metrics_clientapp", Side.CLIENT_EVALUATE),
@@ -87,7 +89,7 @@ def _ensure_visible_logging() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _caller_file() -> Path | None:
+def caller_file() -> Path | None:
     """The file of the code that created the tracker (the app's server_app.py)."""
     frame = inspect.currentframe()
     while frame is not None:
@@ -194,7 +196,7 @@ class FLCrateTracker:
             logger.error("%s not captured (%s: %s)", what, type(exc).__name__, exc)
 
     def _locate_pyproject(self, given: str | os.PathLike[str] | None) -> Path | None:
-        caller = _caller_file()
+        caller = caller_file()
         if given is not None:
             path = Path(given).expanduser()
             if path.is_absolute():
@@ -273,9 +275,9 @@ class FLCrateTracker:
                 hyperparameters.append(redact_parameter(name, _plain(value)))
             except TypeError:
                 continue  # records, arrays and other objects are not hyperparameters
-        builtin = self._is_builtin_strategy(cls)
+        public_module = self._builtin_strategy_module(cls)
         source = None
-        if not builtin:
+        if public_module is None:
             try:
                 found = inspect.getsourcefile(cls)
                 source = Path(found) if found else None
@@ -285,15 +287,19 @@ class FLCrateTracker:
             class_name=cls.__name__,
             module=cls.__module__,
             hyperparameters=tuple(hyperparameters),
-            version=installed_version("flwr") if builtin else None,
-            url=_STRATEGY_DOCS.format(cls.__name__) if builtin else None,
+            version=installed_version("flwr") if public_module else None,
+            url=_STRATEGY_DOCS.format(public_module, cls.__name__) if public_module else None,
             source_file=source,
         )
 
     @staticmethod
-    def _is_builtin_strategy(cls: type) -> bool:
-        strategies = sys.modules.get("flwr.serverapp.strategy")
-        return strategies is not None and getattr(strategies, cls.__name__, None) is cls
+    def _builtin_strategy_module(cls: type) -> str | None:
+        """The public Flower module exporting `cls`, or None for a strategy of the app's own."""
+        for name in _STRATEGY_MODULES:
+            module = sys.modules.get(name)
+            if module is not None and getattr(module, cls.__name__, None) is cls:
+                return name
+        return None
 
     def _capture_federation(self, context: Any, grid: Any) -> None:
         self.record.federation = federation_facts(
@@ -323,6 +329,27 @@ class FLCrateTracker:
                 metric = self._resolver.resolve(str(name))
                 key = (int(server_round), side, metric.name)
                 self._observations[key] = RoundObservation(int(server_round), side, metric, plain)
+
+    def observe(self, server_round: int, side: Side, metrics: Mapping[str, Any]) -> None:
+        """Record one round's metrics for one side (used by adapters such as the classic API)."""
+        try:
+            self._observe(server_round, side, metrics)
+        except Exception as exc:  # never let provenance break training
+            logger.error("round %s metrics not recorded (%s)", server_round, exc)
+
+    def record_arrays(self, arrays: Any) -> None:
+        """Keep final arrays (an `ArrayRecord`) to save as the model if no file is given."""
+        self._arrays = arrays
+
+    def note_rounds(self, num_rounds: int) -> None:
+        """The configured number of rounds, when the run config does not say it."""
+        if self.record.federation.num_rounds is None:
+            self.record.federation = replace(self.record.federation, num_rounds=int(num_rounds))
+
+    def note_node_count(self, count: int) -> None:
+        """Nodes seen by the runtime, when the grid could not tell (classic API)."""
+        if not self.record.federation.node_count and count:
+            self.record.federation = replace(self.record.federation, node_count=int(count))
 
     def wrap_evaluate(self, evaluate_fn: Callable[[int, Any], Any] | None) -> Any:
         """Wrap a server-side `evaluate_fn(server_round, arrays)` to record its metrics.

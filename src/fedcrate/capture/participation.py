@@ -55,7 +55,14 @@ class ParticipationRecorder:
     # -- message API --------------------------------------------------------------
 
     def wrap(self, strategy: Any) -> None:
-        """Shadow the four per-round methods on this instance (not on its class)."""
+        """Shadow the four per-round methods on this instance (not on its class).
+
+        Message API: `configure_train` … `aggregate_evaluate`; classic API:
+        `configure_fit` … `aggregate_evaluate` (told apart by `configure_train`).
+        """
+        if not hasattr(strategy, "configure_train") and hasattr(strategy, "configure_fit"):
+            self._wrap_classic(strategy)
+            return
         weight_key = getattr(strategy, "weighted_by_key", None) or "num-examples"
         for name, side in (
             ("configure_train", Side.CLIENT_TRAIN),
@@ -68,6 +75,29 @@ class ParticipationRecorder:
         ):
             wrapper = self._aggregate_wrapper(getattr(strategy, name), side, str(weight_key))
             self._install(strategy, name, wrapper)
+
+    def _wrap_classic(self, strategy: Any) -> None:
+        for phase, side in (("fit", Side.CLIENT_TRAIN), ("evaluate", Side.CLIENT_EVALUATE)):
+            configure = getattr(strategy, f"configure_{phase}")
+            aggregate = getattr(strategy, f"aggregate_{phase}")
+            self._install(strategy, f"configure_{phase}", self._configure_wrapper(configure, side))
+            self._install(strategy, f"aggregate_{phase}", self._classic_aggregate(aggregate, side))
+
+    def _classic_aggregate(self, original: Callable[..., Any], side: Side) -> Callable[..., Any]:
+        def aggregate(server_round: int, results: Any, failures: Any) -> Any:
+            results, failures = list(results), list(failures)
+            self._safely(
+                self.count,
+                server_round,
+                side,
+                replies_received=len(results) + len(failures),
+                replies_failed=len(failures),
+                examples_aggregated=sum(int(res.num_examples) for _, res in results),
+            )
+            return original(server_round, results, failures)
+
+        aggregate.__wrapped__ = original  # type: ignore[attr-defined]
+        return aggregate
 
     def unwrap(self) -> None:
         """Remove the instance attributes again (the class methods show through)."""
