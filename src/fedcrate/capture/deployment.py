@@ -89,7 +89,12 @@ def _node_authentication(grid: Any, mode: str | None) -> bool | None:
 
 def federation_facts(context: Any, grid: Any, num_rounds: int | None) -> FederationFacts:
     """Everything the Context and the Grid tell about the federation; never raises."""
-    run = getattr(grid, "run", None) if grid is not None else None
+    run = None
+    if grid is not None:
+        try:
+            run = grid.run
+        except Exception as exc:  # HttpGrid.run raises TypeError before set_run()
+            logger.warning("run facts not available from the grid (%s)", exc)
     node_ids: list[int] | None = None
     if grid is not None:
         try:
