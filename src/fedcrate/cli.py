@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import FedcrateError
@@ -39,7 +40,8 @@ def _root() -> None:
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Messages carry user text (paths, `pip install 'fedcrate[demo]'`): never rich markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -52,6 +54,9 @@ def demo(
     nodes: Annotated[int, typer.Option(min=2, help="Simulated SuperNodes.")] = 2,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the path.")] = False,
+    no_preview: Annotated[
+        bool, typer.Option("--no-preview", help="Leave out ro-crate-preview.html.")
+    ] = False,
 ) -> None:
     """Run the bundled Flower app (FedAvg on scikit-learn's digits) and record it."""
     try:
@@ -62,13 +67,18 @@ def demo(
             "install them with: pip install 'fedcrate[demo]'",
             2,
         ) from None
-    log = (
-        None
-        if quiet
-        else (lambda line: err.print(line, style="dim", markup=False, highlight=False))
-    )
+    from .progress import demo_log
+
     try:
-        result = run_demo(out_dir, rounds=rounds, nodes=nodes, timeout=timeout, log=log)
+        with demo_log(err, rounds=rounds, quiet=quiet) as log:
+            result = run_demo(
+                out_dir,
+                rounds=rounds,
+                nodes=nodes,
+                timeout=timeout,
+                log=log,
+                preview=not no_preview,
+            )
     except DemoError as exc:
         raise _fail(str(exc), 1) from None
     except (FedcrateError, OSError) as exc:
@@ -260,12 +270,14 @@ def sparql(
         return
     if not crates:
         raise _fail("give the folders holding the crates (or --endpoint URL)", 2)
+    from .progress import spinner
     from .query import CrateIndex
 
     with CrateIndex(crates, index=index) as crate_index:
-        report = crate_index.refresh()
+        with spinner(err, "indexing crates…"):
+            report = crate_index.refresh()
         for problem in report.errors:
-            err.print(f"[bold red]error:[/] {problem.message}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(problem.message)}", highlight=False)
         result = crate_index.query(query, params)
     _print_result(result, output_format)
     if report.errors:
@@ -305,15 +317,18 @@ def push(
     for folder in crates:
         if not folder.exists():
             raise _fail(f"{folder}: no such folder; pass a folder that holds crates", 2)
+    from .progress import counter
+
     endpoints = Endpoints.from_url(endpoint, update=update_endpoint)
-    report = push_crates(
-        crates,
-        endpoints,
-        maintain_default_graph=not no_default_graph,
-        progress=None if quiet else (lambda path, graph: err.print(f"pushed {path} → {graph}")),
-    )
+    with counter(err, "pushing crates", quiet=quiet) as pushed:
+        report = push_crates(
+            crates,
+            endpoints,
+            maintain_default_graph=not no_default_graph,
+            progress=lambda path, graph: pushed(f"pushed {path} → {graph}"),
+        )
     for problem in report.errors:
-        err.print(f"[bold red]error:[/] {problem.message}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(problem.message)}", highlight=False)
     out.print(f"{len(report.pushed)} crate(s) pushed to {endpoints.graph_store}", highlight=False)
     if report.errors:
         raise typer.Exit(1)
@@ -332,5 +347,5 @@ def main() -> None:
     try:
         app()
     except FedcrateError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)

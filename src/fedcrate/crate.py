@@ -163,9 +163,25 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def write_crate(record: RunRecord, output_dir: Path) -> WrittenCrate:
+def _write_preview(graph: Graph, staging: Path) -> None:
+    """`ro-crate-preview.html` beside the metadata; a faulty page never costs the crate."""
+    from .preview import PREVIEW_FILE, render_preview
+
+    try:
+        page = render_preview(graph)
+    except Exception:  # the preview is a convenience; the metadata file is the record
+        logger.warning(
+            "could not render %s; the crate is written without it", PREVIEW_FILE, exc_info=True
+        )
+        return
+    (staging / PREVIEW_FILE).write_text(page, encoding="utf-8")
+
+
+def write_crate(record: RunRecord, output_dir: Path, *, preview: bool = True) -> WrittenCrate:
     """Stage payload files, build the graph, write `ro-crate-metadata.json`, rename into place.
 
+    With `preview` (the default), `ro-crate-preview.html` (the RO-Crate Website, a human
+    view generated from the graph) is written beside the metadata file.
     Raises `CrateWriteError` when the folder cannot be created or written.
     """
     output_dir = Path(output_dir)
@@ -191,6 +207,8 @@ def write_crate(record: RunRecord, output_dir: Path) -> WrittenCrate:
             document = graph_to_jsonld(graph, base_iri(record.run_uuid))
             text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         (staging / METADATA_FILE).write_text(text, encoding="utf-8")
+        if preview:
+            _write_preview(graph, staging)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a crate is meant to be shared
         path = _claim_folder(staging, output_dir)
     except OSError as exc:

@@ -44,6 +44,7 @@ def test_layout_and_json_ld_form(tmp_path: Path, record_factory: Callable[..., R
         "final_model.npz",
         "metrics-by-round.csv",
         "ro-crate-metadata.json",
+        "ro-crate-preview.html",
     ]
     document = json.loads((written.path / "ro-crate-metadata.json").read_text())
     assert document["@context"][0] == "https://w3id.org/ro/crate/1.2/context"

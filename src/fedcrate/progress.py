@@ -1,0 +1,102 @@
+"""Progress for long CLI commands: rich bars on a terminal, plain lines otherwise.
+
+On a TTY a live bar (or spinner) is drawn on stderr; when stderr is a pipe or a file the
+same events become plain lines (or nothing, for `--quiet`), so logs stay readable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+__all__ = ["counter", "demo_log", "interactive", "spinner"]
+
+Logger = Callable[[str], None]
+# Flower logs "[ROUND 2/3]" when a round starts.
+_ROUND = re.compile(r"\[ROUND (\d+)/(\d+)\]")
+
+
+def interactive(console: Console) -> bool:
+    """True when `console` writes to a terminal that can redraw a live display."""
+    return console.is_terminal and not console.is_dumb_terminal
+
+
+def _bar(console: Console, *, total: bool) -> Progress:
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    columns.append(TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+@contextmanager
+def demo_log(console: Console, *, rounds: int, quiet: bool) -> Iterator[Logger | None]:
+    """A `log` callback for `run_demo`: Flower's lines dimmed, plus a round bar on a TTY."""
+    if quiet:
+        yield None
+        return
+
+    def plain(line: str) -> None:
+        console.print(line, style="dim", markup=False, highlight=False)
+
+    if not interactive(console):
+        yield plain
+        return
+    with _bar(console, total=True) as progress:
+        task = progress.add_task("Flower simulation", total=rounds)
+
+        def log(line: str) -> None:
+            progress.console.print(line, style="dim", markup=False, highlight=False)
+            match = _ROUND.search(line)
+            if match:  # round k started: k-1 are done
+                progress.update(task, completed=int(match.group(1)) - 1, total=int(match.group(2)))
+            elif line.startswith("Flower run ") or line.startswith("demo finished"):
+                progress.update(task, completed=progress.tasks[0].total)
+
+        yield log
+
+
+@contextmanager
+def spinner(console: Console, message: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner with `message` while the block runs, on a TTY only."""
+    if quiet or not interactive(console):
+        yield
+        return
+    with console.status(message):
+        yield
+
+
+@contextmanager
+def counter(
+    console: Console, description: str, *, total: int | None = None, quiet: bool = False
+) -> Iterator[Logger]:
+    """A callback to call once per finished item with a line about it.
+
+    TTY: a live count (a bar when `total` is known) with each line above it; otherwise the
+    lines alone; `quiet`: nothing.
+    """
+    if quiet:
+        yield lambda _line: None
+        return
+    if not interactive(console):
+        yield lambda line: console.print(line, markup=False, highlight=False)
+        return
+    with _bar(console, total=total is not None) as progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(line: str) -> None:
+            progress.console.print(line, markup=False, highlight=False)
+            progress.advance(task)
+
+        yield advance

@@ -1,0 +1,64 @@
+"""Progress output: a live bar on a terminal, plain lines in a pipe, nothing with --quiet."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from fedcrate.progress import counter, demo_log, spinner
+
+
+def _console(terminal: bool) -> tuple[Console, io.StringIO]:
+    stream = io.StringIO()
+    return Console(file=stream, force_terminal=terminal, width=100), stream
+
+
+def test_demo_in_a_pipe_prints_flower_lines_plainly() -> None:
+    console, stream = _console(terminal=False)
+    with demo_log(console, rounds=3, quiet=False) as log:
+        assert log is not None
+        log("INFO :      [ROUND 1/3]")
+    assert stream.getvalue() == "INFO :      [ROUND 1/3]\n"
+
+
+def test_demo_on_a_terminal_draws_a_round_bar() -> None:
+    console, stream = _console(terminal=True)
+    with demo_log(console, rounds=3, quiet=False) as log:
+        assert log is not None
+        for line in ("INFO :      [ROUND 1/3]", "INFO :      [ROUND 2/3]"):
+            log(line)
+    output = stream.getvalue()
+    assert "Flower simulation" in output and "1/3" in output
+    assert "[ROUND 2/3]" in output  # the log lines still show, above the bar
+
+
+def test_quiet_means_silent() -> None:
+    console, stream = _console(terminal=True)
+    with demo_log(console, rounds=3, quiet=True) as log:
+        assert log is None
+    with counter(console, "pushing", quiet=True) as done:
+        done("pushed a")
+    with spinner(console, "indexing", quiet=True):
+        pass
+    assert stream.getvalue() == ""
+
+
+def test_counter_lines_in_a_pipe_and_a_count_on_a_terminal() -> None:
+    console, stream = _console(terminal=False)
+    with counter(console, "pushing crates") as done:
+        done("pushed a → g1")
+        done("pushed b → g2")
+    assert stream.getvalue() == "pushed a → g1\npushed b → g2\n"
+
+    console, stream = _console(terminal=True)
+    with counter(console, "pushing crates", total=2) as done:
+        done("pushed a → g1")
+    assert "pushed a → g1" in stream.getvalue() and "1/2" in stream.getvalue()
+
+
+def test_spinner_only_on_a_terminal() -> None:
+    console, stream = _console(terminal=False)
+    with spinner(console, "indexing crates…"):
+        pass
+    assert stream.getvalue() == ""
