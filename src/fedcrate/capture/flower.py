@@ -134,6 +134,7 @@ class FLCrateTracker:
             `aggregate_*` methods (the strategy's behaviour is unchanged).
         record_site_names: state the names of the sites that replied (FLIP
             `SUPERNODE_NAME`); by default only their number is recorded.
+        preview: also write `ro-crate-preview.html`, the crate's human-readable page.
     """
 
     def __init__(
@@ -152,6 +153,7 @@ class FLCrateTracker:
         save_arrays: bool = True,
         track_participation: bool = True,
         record_site_names: bool = False,
+        preview: bool = True,
     ) -> None:
         _ensure_visible_logging()
         self.output_dir = resolve_output_dir(output_dir)
@@ -167,6 +169,7 @@ class FLCrateTracker:
         self._participation = ParticipationRecorder()
         self._context, self._grid = context, grid
         self.record_site_names = record_site_names
+        self.preview = preview
 
         self.record = RunRecord(name=app_name or "Federated learning run", started_at=utc_now())
         self._pyproject: dict[str, Any] = {}
@@ -438,7 +441,7 @@ class FLCrateTracker:
         if self.record.model_source is None and self.save_arrays and self._arrays is not None:
             self.record.model_source = self._save_arrays(self._arrays)
         try:
-            return write_crate(self.record, self.output_dir)
+            return write_crate(self.record, self.output_dir, preview=self.preview)
         finally:
             if self._temp_model is not None:
                 self._temp_model.unlink(missing_ok=True)

@@ -92,6 +92,7 @@ def run_demo(
     *,
     timeout: float = 600,
     log: Logger | None = None,
+    preview: bool = True,
 ) -> DemoResult:
     """Run the demo app with ``nodes`` simulated SuperNodes for ``rounds`` rounds.
 
@@ -104,7 +105,7 @@ def run_demo(
     on failure it is kept for inspection and the error message names it.
     """
     _check_args(rounds, nodes, timeout)
-    config = {"num-server-rounds": rounds, "min-nodes": nodes}
+    config = {"num-server-rounds": rounds, "min-nodes": nodes, "crate-preview": preview}
     return run_app(APP_DIR, out_dir, config, nodes=nodes, timeout=timeout, log=log)
 
 

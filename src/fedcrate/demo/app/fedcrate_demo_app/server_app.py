@@ -97,6 +97,7 @@ def main(grid: Grid, context: Context) -> None:
             license="https://spdx.org/licenses/Apache-2.0",
             grid=grid,
             datasets=[DIGITS],
+            preview=bool(context.run_config.get("crate-preview", True)),
         ) as tracker,
     ):
         result = strategy.start(
