@@ -38,7 +38,14 @@ from rdflib import Graph, Namespace, URIRef  # noqa: E402
 
 from conftest import START, make_record  # noqa: E402
 from fedcrate import write_crate  # noqa: E402
-from fedcrate.record import Parameter, RunStatus, StrategyFacts  # noqa: E402
+from fedcrate.capture.deployment import node_id_digest  # noqa: E402
+from fedcrate.record import (  # noqa: E402
+    Parameter,
+    RoundParticipation,
+    RunStatus,
+    Side,
+    StrategyFacts,
+)
 
 SHAPES_DIR = REPO / "shapes" / "fl-crate"
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -69,9 +76,25 @@ def _valid_records(scratch: Path) -> dict[str, Any]:
     source.write_text(STRATEGY_SOURCE, encoding="utf-8")
     base = make_record(rounds=2)
     return {
-        # A completed run: model, dataset, run config, server- and client-side metrics.
+        # A completed run: model, dataset, run config, server- and client-side metrics,
+        # a deployment's federation facts and participation per round.
         "completed": dataclasses.replace(
-            base, run_uuid="1b4c5f2e-0000-4000-8000-00000000c001", model_source=model
+            base,
+            run_uuid="1b4c5f2e-0000-4000-8000-00000000c001",
+            model_source=model,
+            federation=dataclasses.replace(
+                base.federation,
+                mode="deployment",
+                node_id_digests=tuple(sorted(node_id_digest(n) for n in (101, 202))),
+                superlink_address="127.0.0.1:9091",
+                tls_enabled=True,
+                node_authentication=False,
+            ),
+            participation=[
+                RoundParticipation(r, side, 2, 2, 0, 1000)
+                for r in (1, 2)
+                for side in (Side.CLIENT_TRAIN, Side.CLIENT_EVALUATE)
+            ],
         ),
         # A run that failed before its first round: no model, no metrics, an error.
         "failed": dataclasses.replace(
@@ -101,7 +124,7 @@ def build_valid(out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="fedcrate-corpus-") as tmp:
         scratch = Path(tmp)
         for name, record in _valid_records(scratch).items():
-            written = write_crate(record, scratch / "out" / name)
+            written = write_crate(record, scratch / "out" / name, preview=False)
             shutil.copytree(written.path, out / name)
 
 
@@ -168,6 +191,7 @@ def remove_entity(doc: Document, entity_id: str) -> None:
 # -- one mutation per shape -----------------------------------------------------------------
 
 FINAL_LOSS = "#metric-server-evaluate-loss"
+PARTICIPATION = "#participation-1-client-train"
 MODEL = "model.npz"
 CSV = "metrics-by-round.csv"
 ORCID = "https://orcid.org/0000-0002-1825-0097"
@@ -272,6 +296,37 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         "the final server-side loss has `fl:side` fl:ServerTesting",
         lambda d: entity(d, FINAL_LOSS).update({"fl:side": {"@id": "fl:ServerTesting"}}),
     ),
+    # must/7_federation.ttl
+    "RuntimeModeKnown": (
+        "completed",
+        'the run\'s `fl:runtimeMode` is "cluster"',
+        lambda d: run(d).update({"fl:runtimeMode": "cluster"}),
+    ),
+    "NodeIdDigestForm": (
+        "completed",
+        'a raw node id ("101") stands where its SHA-256 digest should',
+        lambda d: run(d).update({"fl:nodeIdDigest": ["101", *run(d)["fl:nodeIdDigest"][1:]]}),
+    ),
+    "SecurityPostureBoolean": (
+        "completed",
+        '`fl:tlsEnabled` is the text "yes"',
+        lambda d: run(d).update({"fl:tlsEnabled": "yes"}),
+    ),
+    "ParticipationRoundAndPhase": (
+        "completed",
+        "a participation record counts the server-side evaluation phase",
+        lambda d: entity(d, PARTICIPATION).update({"fl:side": {"@id": "fl:ServerEvaluation"}}),
+    ),
+    "ParticipationCounts": (
+        "completed",
+        "a participation record has `fl:nodesSampled` -1",
+        lambda d: entity(d, PARTICIPATION).update({"fl:nodesSampled": -1}),
+    ),
+    "ParticipationFailedWithinReceived": (
+        "completed",
+        "a participation record has 3 failed replies out of 2 received",
+        lambda d: entity(d, PARTICIPATION).update({"fl:repliesFailed": 3}),
+    ),
     # must/5_entities.ttl
     "PersonOrcidForm": (
         "completed",
@@ -287,6 +342,29 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         "completed",
         "model.npz has no `contentSize`",
         lambda d: entity(d, MODEL).pop("contentSize"),
+    ),
+    # must/6_fedn.ttl: the run and the NumPy instrument retyped as FEDn terms
+    "EntryPointCommand": (
+        "completed",
+        "the NumPy instrument is also typed fl:EntryPoint, without `fl:command`",
+        lambda d: _as_entry_point(d, command=None),
+    ),
+    "EntryPointRunInstrument": (
+        "completed",
+        "the run is also an fl:EntryPointRun (exit code 0) without an fl:EntryPoint instrument",
+        lambda d: run(d).update(
+            {"@type": [*run(d)["@type"], "fl:EntryPointRun"], "fl:exitCode": 0}
+        ),
+    ),
+    "EntryPointRunExitCode": (
+        "completed",
+        "the run is an fl:EntryPointRun of an entry point, without `fl:exitCode`",
+        lambda d: _as_entry_point_run(d, exit_code=None),
+    ),
+    "EntryPointRunStatusMatchesExitCode": (
+        "completed",
+        "the run is an fl:EntryPointRun with exit code 3 and CompletedActionStatus",
+        lambda d: _as_entry_point_run(d, exit_code=3),
     ),
     # should/1_root.ttl
     "RootConformsToFLProfile": (
@@ -364,6 +442,20 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         lambda d: drop_refs(run(d), "instrument", lambda i: not i.startswith("code/")),
     ),
 }
+
+
+def _as_entry_point(doc: Document, command: str | None) -> None:
+    numpy = entity(doc, "#software-numpy")
+    numpy["@type"] = ["SoftwareApplication", "fl:EntryPoint"]
+    if command is not None:
+        numpy["fl:command"] = command
+
+
+def _as_entry_point_run(doc: Document, exit_code: int | None) -> None:
+    _as_entry_point(doc, "python train.py")
+    run(doc)["@type"] = [*run(doc)["@type"], "fl:EntryPointRun"]
+    if exit_code is not None:
+        run(doc)["fl:exitCode"] = exit_code
 
 
 def shape_facts() -> dict[str, tuple[str, str]]:
