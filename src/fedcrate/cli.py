@@ -334,6 +334,74 @@ def push(
         raise typer.Exit(1)
 
 
+@app.command()
+def verify(
+    crates: Annotated[list[Path], typer.Argument(help="Crate folders to check.")],
+) -> None:
+    """Re-check every payload file's size and sha256 (exit 0 intact, 1 mismatch, 2 unusable)."""
+    from .verify import verify_crate
+
+    mismatched = False
+    for crate in crates:
+        try:
+            report = verify_crate(crate)
+        except FedcrateError as exc:
+            raise _fail(str(exc), 2) from None
+        for check in report.checks:
+            if check.problem is None:
+                out.print(
+                    f"ok        {crate}: {check.entity}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+            else:
+                mismatched = True
+                out.print(
+                    f"MISMATCH  {crate}: {check.problem}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+        if not report.checks:
+            out.print(
+                f"{crate}: records no file checksums", highlight=False, markup=False, soft_wrap=True
+            )
+    if mismatched:
+        raise typer.Exit(1)
+
+
+@app.command()
+def recover(
+    folder: Annotated[Path, typer.Argument(help="The tracker's output_dir.")],
+    no_preview: Annotated[
+        bool, typer.Option("--no-preview", help="Leave out ro-crate-preview.html.")
+    ] = False,
+) -> None:
+    """Write crates for runs that were killed before they closed their tracker (from journals)."""
+    from .recovery import recover_runs
+
+    try:
+        report = recover_runs(folder, preview=not no_preview)
+    except FedcrateError as exc:
+        raise _fail(str(exc), 2) from None
+    for journal, written in report.recovered:
+        out.print(
+            f"recovered {journal.name} → {written.path}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    for problem in report.problems:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
+    if not report.recovered and not report.problems:
+        out.print(
+            f"{folder}: no run journals to recover", highlight=False, markup=False, soft_wrap=True
+        )
+    if report.problems:
+        raise typer.Exit(1)
+
+
 # Command groups that live in their own modules (they import _fail/out/err from here).
 from .cli_view import register as _register_view  # noqa: E402
 from .fedn.cli import fedn_app  # noqa: E402

@@ -86,6 +86,27 @@ def _stage_model(source: Path, staging: Path) -> PayloadFile:
     )
 
 
+def _reference_model(source: Path, staging: Path) -> PayloadFile:
+    """The model kept in place: hashed as a stream where it is, never copied."""
+    source = source.resolve()
+    if Path.home() in source.parents:
+        logger.warning(
+            "the model is referenced at %s, under your home folder: the crate records that "
+            "path (copy the model into the crate to keep it out)",
+            source,
+        )
+    return PayloadFile(
+        crate_path=source.as_uri(),
+        name="Final aggregated model",
+        description="Global model produced by the last round of the federated run; kept "
+        "where it was written (not copied into the crate), with its size and sha256.",
+        encoding_format=_media_type(source),
+        sha256=sha256_of(source),
+        size=source.stat().st_size,
+        role="model",
+    )
+
+
 def _stage_metrics_log(record: RunRecord, staging: Path) -> PayloadFile:
     target = staging / METRICS_LOG
     with target.open("w", newline="", encoding="utf-8") as handle:
@@ -177,9 +198,13 @@ def _write_preview(graph: Graph, staging: Path) -> None:
     (staging / PREVIEW_FILE).write_text(page, encoding="utf-8")
 
 
-def write_crate(record: RunRecord, output_dir: Path, *, preview: bool = True) -> WrittenCrate:
+def write_crate(
+    record: RunRecord, output_dir: Path, *, preview: bool = True, copy_model: bool = True
+) -> WrittenCrate:
     """Stage payload files, build the graph, write `ro-crate-metadata.json`, rename into place.
 
+    With `copy_model=False` the model is referenced where it lives (a `file://` IRI, with
+    its size and streamed sha256) instead of copied: for models of many GB.
     With `preview` (the default), `ro-crate-preview.html` (the RO-Crate Website, a human
     view generated from the graph) is written beside the metadata file.
     Raises `CrateWriteError` when the folder cannot be created or written.
@@ -196,7 +221,8 @@ def write_crate(record: RunRecord, output_dir: Path, *, preview: bool = True) ->
     try:
         files: list[PayloadFile] = []
         if record.model_source is not None:
-            files.append(_stage_model(record.model_source, staging))
+            stage = _stage_model if copy_model else _reference_model
+            files.append(stage(Path(record.model_source), staging))
         files.append(_stage_metrics_log(record, staging))
         strategy_source = _stage_strategy_source(record, staging)
         if strategy_source is not None:

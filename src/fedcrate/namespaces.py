@@ -99,5 +99,10 @@ def fragment(base: str, kind: str, *parts: str | int) -> URIRef:
 
 
 def crate_path_iri(base: str, crate_path: str) -> URIRef:
-    """The IRI of a payload file, from its POSIX path relative to the crate root."""
+    """The IRI of a payload file, from its POSIX path relative to the crate root.
+
+    An absolute IRI (a `file://` reference to a file kept outside the crate) stays as is.
+    """
+    if urllib.parse.urlsplit(crate_path).scheme in ("file", "http", "https"):
+        return URIRef(crate_path)
     return URIRef(base + urllib.parse.quote(crate_path, safe="/"))

@@ -88,8 +88,9 @@ def redact_home(value: ParameterValue, home: str | None = None) -> ParameterValu
     return re.sub(re.escape(home) + r"(?=/|$|\s|[\"'])", "~", value)
 
 
-def redact_parameter(name: str, value: ParameterValue) -> Parameter:
-    """A `Parameter` safe to publish: secrets replaced by `REDACTED`, home paths as `~/…`."""
+def redact_parameter(name: str, value: ParameterValue, *, paths: bool = True) -> Parameter:
+    """A `Parameter` safe to publish: secrets replaced by `REDACTED`, and (with `paths`)
+    home paths as `~/…`."""
     if is_secret_key(name, value) or looks_secret_value(value):
         return Parameter(name=name, value=REDACTED, redacted=True)
-    return Parameter(name=name, value=redact_home(value))
+    return Parameter(name=name, value=redact_home(value) if paths else value)

@@ -154,15 +154,25 @@ def test_keyboard_interrupt_is_a_failed_run(tmp_path: Path, app_dir: Path) -> No
     assert (run.status, run.error) == ("Failed", "KeyboardInterrupt")
 
 
-def test_no_file_io_per_round(tmp_path: Path, app_dir: Path) -> None:
-    # flwrCrate rewrote its whole metrics log on every round (cost grows with rounds²).
+def test_per_round_journal_is_append_only_and_constant_per_round(
+    tmp_path: Path, app_dir: Path
+) -> None:
+    # flwrCrate rewrote its whole metrics log on every round (cost grows with rounds²); the
+    # journal appends one line per round and never rewrites what is there.
     out = tmp_path / "out"
+    growth = []
     with _track(out, app_dir) as tracker:
         evaluate = tracker.wrap_evaluate(lambda rnd, arrays: MetricRecord({"loss": 1.0}))
+        (journal,) = out.glob(".fedcrate-journal-*.jsonl")
         for rnd in range(50):
+            before = journal.read_bytes()
             evaluate(rnd, None)
-        assert not out.exists()
-    assert sorted(p.name for p in out.iterdir()) == ["ro-crate"]
+            after = journal.read_bytes()
+            assert after.startswith(before)
+            growth.append(len(after) - len(before))
+        assert [p.name for p in out.iterdir()] == [journal.name]
+    assert max(growth) - min(growth) <= 2  # only the round number's digits differ
+    assert sorted(p.name for p in out.iterdir()) == ["ro-crate"]  # journal gone once written
 
 
 def test_model_path_is_copied_and_relative_output_dir_goes_under_fedcrate_home(

@@ -13,6 +13,7 @@ clear message and records what it could. A failure inside the `with` block is re
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from ..app_project import find_pyproject, load_pyproject
 from ..crate import WrittenCrate, write_crate
 from ..errors import FedcrateError
+from ..journal import Journal
 from ..metrics import MetricResolver
 from ..people import parse_license, parse_person
 from ..record import (
@@ -47,6 +49,7 @@ from .deployment import federation_facts
 from .environment import declared_software, installed_version
 from .flip import flip_facts
 from .participation import ParticipationRecorder
+from .signals import SigtermGuard
 
 __all__ = ["FLCrateTracker", "caller_file", "default_output_root", "resolve_output_dir"]
 
@@ -135,6 +138,14 @@ class FLCrateTracker:
         record_site_names: state the names of the sites that replied (FLIP
             `SUPERNODE_NAME`); by default only their number is recorded.
         preview: also write `ro-crate-preview.html`, the crate's human-readable page.
+        journal: append every fact to `.fedcrate-journal-<run>.jsonl` in `output_dir`
+            as it is captured, so a killed run can be recovered (`fedcrate recover`);
+            removed once the crate is written.
+        copy_model: copy the model file into the crate (default). False references it
+            where it is (`file://` IRI) with its size and sha256, for models too big to
+            copy; `fedcrate verify` re-checks it there.
+        redact_paths: write paths under the home folder as `~/…` (default); False keeps
+            them absolute.
     """
 
     def __init__(
@@ -154,6 +165,9 @@ class FLCrateTracker:
         track_participation: bool = True,
         record_site_names: bool = False,
         preview: bool = True,
+        journal: bool = True,
+        copy_model: bool = True,
+        redact_paths: bool = True,
     ) -> None:
         _ensure_visible_logging()
         self.output_dir = resolve_output_dir(output_dir)
@@ -164,12 +178,15 @@ class FLCrateTracker:
         self._lock = threading.Lock()
         self._observations: dict[tuple[int, Side, str], RoundObservation] = {}
         self._skipped_metrics: set[str] = set()
-        self._arrays: Any = None
         self._temp_model: Path | None = None
-        self._participation = ParticipationRecorder()
+        self._participation = ParticipationRecorder(on_count=self._journal_participation)
+        self._journal: Journal | None = None
+        self._sigterm = SigtermGuard()
         self._context, self._grid = context, grid
         self.record_site_names = record_site_names
         self.preview = preview
+        self.copy_model = copy_model
+        self.redact_paths = redact_paths
 
         self.record = RunRecord(name=app_name or "Federated learning run", started_at=utc_now())
         self._pyproject: dict[str, Any] = {}
@@ -187,6 +204,9 @@ class FLCrateTracker:
             fab = self.record.federation.fab_id
             if fab:
                 self.record.name = f"Flower run of {fab}"
+        if journal:
+            self._journal = Journal(self.output_dir, self.record.run_uuid)
+            self._journal.facts(self.record)
 
     # -- capture steps: each may fail on its own without stopping the others ----------
 
@@ -257,7 +277,9 @@ class FLCrateTracker:
 
     def _capture_config(self, context: Any) -> None:
         config = dict(getattr(context, "run_config", {}) or {})
-        self.record.config = [redact_parameter(str(k), _plain(v)) for k, v in config.items()]
+        self.record.config = [
+            redact_parameter(str(k), _plain(v), paths=self.redact_paths) for k, v in config.items()
+        ]
         flip = flip_facts(config)
         if flip is not None:
             self.record.model_identifier = flip.model_identifier
@@ -275,7 +297,9 @@ class FLCrateTracker:
             if name.startswith("_") or callable(value):
                 continue
             try:
-                hyperparameters.append(redact_parameter(name, _plain(value)))
+                hyperparameters.append(
+                    redact_parameter(name, _plain(value), paths=self.redact_paths)
+                )
             except TypeError:
                 continue  # records, arrays and other objects are not hyperparameters
         public_module = self._builtin_strategy_module(cls)
@@ -314,6 +338,7 @@ class FLCrateTracker:
     def _observe(self, server_round: int, side: Side, metrics: Any) -> None:
         if metrics is None:
             return
+        fresh: list[RoundObservation] = []
         with self._lock:
             for name, value in dict(metrics).items():
                 try:
@@ -331,7 +356,11 @@ class FLCrateTracker:
                     continue
                 metric = self._resolver.resolve(str(name))
                 key = (int(server_round), side, metric.name)
-                self._observations[key] = RoundObservation(int(server_round), side, metric, plain)
+                observation = RoundObservation(int(server_round), side, metric, plain)
+                self._observations[key] = observation
+                fresh.append(observation)
+            if self._journal is not None:
+                self._journal.observations(fresh)
 
     def observe(self, server_round: int, side: Side, metrics: Mapping[str, Any]) -> None:
         """Record one round's metrics for one side (used by adapters such as the classic API)."""
@@ -341,18 +370,36 @@ class FLCrateTracker:
             logger.error("round %s metrics not recorded (%s)", server_round, exc)
 
     def record_arrays(self, arrays: Any) -> None:
-        """Keep final arrays (an `ArrayRecord`) to save as the model if no file is given."""
-        self._arrays = arrays
+        """Final arrays (an `ArrayRecord`), saved now as the model unless a file is given."""
+        if self.save_arrays and self.record.model_source is None:
+            self._note_model(self._save_arrays(arrays))
+
+    def _note_model(self, path: Path | None) -> None:
+        if path is None:
+            return
+        self.record.model_source = path
+        if self._journal is not None:
+            self._journal.model(path)
+
+    def _journal_participation(self, server_round: int, side: Side, counts: dict[str, int]) -> None:
+        if self._journal is not None:
+            self._journal.participation(server_round, side, counts)
+
+    def _journal_facts(self) -> None:
+        if self._journal is not None:
+            self._journal.facts(self.record)
 
     def note_rounds(self, num_rounds: int) -> None:
         """The configured number of rounds, when the run config does not say it."""
         if self.record.federation.num_rounds is None:
             self.record.federation = replace(self.record.federation, num_rounds=int(num_rounds))
+            self._journal_facts()
 
     def note_node_count(self, count: int) -> None:
         """Nodes seen by the runtime, when the grid could not tell (classic API)."""
         if not self.record.federation.node_count and count:
             self.record.federation = replace(self.record.federation, node_count=int(count))
+            self._journal_facts()
 
     def wrap_evaluate(self, evaluate_fn: Callable[[int, Any], Any] | None) -> Any:
         """Wrap a server-side `evaluate_fn(server_round, arrays)` to record its metrics.
@@ -386,17 +433,18 @@ class FLCrateTracker:
             if model_path is not None:
                 path = Path(model_path).expanduser().resolve()
                 if path.is_file():
-                    self.record.model_source = path
+                    self._note_model(path)
                 else:
                     logger.error("model_path %s is not a file; no model recorded", path)
-            else:
-                self._arrays = getattr(result, "arrays", None)
+            elif getattr(result, "arrays", None) is not None:
+                self.record_arrays(result.arrays)
         except Exception as exc:
             logger.error("result not fully recorded (%s: %s)", type(exc).__name__, exc)
 
     # -- context manager ------------------------------------------------------------------
 
     def __enter__(self) -> FLCrateTracker:
+        self._sigterm.install()
         return self
 
     def __exit__(
@@ -419,7 +467,20 @@ class FLCrateTracker:
             self.crate = self.write()
             logger.info("RO-Crate written to %s", self.crate.path)
         except Exception as write_error:  # never mask the run's own exception
-            logger.error("the RO-Crate could not be written: %s", write_error)
+            kept = self._journal.path if self._journal is not None else None
+            logger.error(
+                "the RO-Crate could not be written: %s%s",
+                write_error,
+                f"; the run's journal is kept: fedcrate recover {kept.parent}" if kept else "",
+            )
+            if self._journal is not None:
+                self._journal.close(remove=False)
+        else:
+            if self._journal is not None:
+                self._journal.close(remove=True)
+            self._discard_temp_model()
+        finally:
+            self._sigterm.restore(exc)
         return False
 
     def write(self) -> WrittenCrate:
@@ -438,15 +499,21 @@ class FLCrateTracker:
                 site_count=len(sites),
                 site_names=tuple(sites) if self.record_site_names else (),
             )
-        if self.record.model_source is None and self.save_arrays and self._arrays is not None:
-            self.record.model_source = self._save_arrays(self._arrays)
-        try:
-            return write_crate(self.record, self.output_dir, preview=self.preview)
-        finally:
-            if self._temp_model is not None:
-                self._temp_model.unlink(missing_ok=True)
+        model = self.record.model_source
+        if model is not None and not (Path(model).is_file() and os.access(model, os.R_OK)):
+            logger.error("model file %s cannot be read; the crate is written without it", model)
+            self.record.model_source = None
+        return write_crate(
+            self.record, self.output_dir, preview=self.preview, copy_model=self.copy_model
+        )
+
+    def _discard_temp_model(self) -> None:
+        """The saved arrays are in the crate now; a failed write keeps them for recovery."""
+        if self._temp_model is not None:
+            self._temp_model.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
                 self._temp_model.parent.rmdir()
-                self._temp_model = None
+            self._temp_model = None
 
     def _save_arrays(self, arrays: Any) -> Path | None:
         try:

@@ -31,7 +31,8 @@ _SITE_KEYS = ("site", "site-name", "supernode-name", "SUPERNODE_NAME")
 class ParticipationRecorder:
     """Counts sampled nodes, replies, failed replies and aggregated examples per round."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_count: Callable[[int, Side, dict[str, int]], None] | None = None) -> None:
+        self._on_count = on_count
         self._lock = threading.Lock()
         self._rounds: dict[tuple[int, Side], dict[str, int]] = {}
         self.sites: set[str] = set()
@@ -45,6 +46,8 @@ class ParticipationRecorder:
             entry = self._rounds.setdefault((int(server_round), side), {})
             for name, value in counts.items():
                 entry[name] = entry.get(name, 0) + int(value)
+        if self._on_count is not None:
+            self._on_count(int(server_round), side, {k: int(v) for k, v in counts.items()})
 
     def records(self) -> list[RoundParticipation]:
         """What was counted, ordered by round then phase."""
