@@ -15,6 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
 from flwr.serverapp.strategy import FedAvg
@@ -25,6 +26,9 @@ from fedcrate import FLCrateTracker, read_crate
 from fedcrate.cli import app
 from fedcrate.journal import INTERRUPTED, JOURNAL_PREFIX
 from fedcrate.namespaces import FL, SDO
+from fedcrate.record import Side
+
+SERVER = Side.SERVER_EVALUATE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,9 +57,7 @@ RUN_SCRIPT = textwrap.dedent(
 
 
 def _context() -> Context:
-    return Context(
-        run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config={"lr": 0.1}
-    )  # type: ignore[arg-type]
+    return Context(run_id=1, node_id=0, node_config={}, state=RecordDict(), run_config={"lr": 0.1})  # type: ignore[arg-type]
 
 
 def _start_run(tmp_path: Path, out: Path, rounds: int = 10_000) -> subprocess.Popen[str]:
@@ -133,19 +135,13 @@ def test_sigkill_leaves_a_journal_that_recover_turns_into_a_crate(tmp_path: Path
 def test_a_torn_last_journal_line_is_skipped(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with FLCrateTracker(_context(), FedAvg(), output_dir=out, app_name="torn") as tracker:
-        tracker.observe(1, tracker_side("server"), {"loss": 0.5})
+        tracker.observe(1, SERVER, {"loss": 0.5})
         (journal,) = out.glob(f"{JOURNAL_PREFIX}*.jsonl")
         kept = journal.read_text()
     journal.write_text(kept + '{"event": "observations", "at": "2026-')  # killed mid-write
     result = CliRunner().invoke(app, ["recover", str(out)])
     assert result.exit_code == 0, result.output
     assert _rounds(out / "ro-crate-2") == {1}
-
-
-def tracker_side(name: str) -> object:
-    from fedcrate.record import Side
-
-    return {"server": Side.SERVER_EVALUATE}[name]
 
 
 def test_a_bug_in_fedcrate_never_touches_training(
@@ -158,7 +154,7 @@ def test_a_bug_in_fedcrate_never_touches_training(
 
     monkeypatch.setattr(fedcrate.crate, "build_graph", broken_build)
     out = tmp_path / "out"
-    arrays = ArrayRecord([__import__("numpy").arange(4.0)])
+    arrays = ArrayRecord([np.arange(4.0)])
     with FLCrateTracker(_context(), FedAvg(), output_dir=out) as tracker:
         evaluate = tracker.wrap_evaluate(lambda r, a: MetricRecord({"loss": 1.0 / (r + 1)}))
         metrics = [evaluate(r, arrays) for r in range(3)]
@@ -193,7 +189,7 @@ def test_unreadable_model_file_is_logged_and_the_crate_still_written(
     with FLCrateTracker(_context(), FedAvg(), output_dir=out) as tracker:
         tracker.record_result(object(), model_path=model)
         model.unlink()  # gone before the crate is written (e.g. a temp dir cleaned early)
-        tracker.observe(1, tracker_side("server"), {"loss": 0.2})
+        tracker.observe(1, SERVER, {"loss": 0.2})
     assert tracker.crate is not None, caplog.text
     assert "cannot be read" in caplog.text
     graph = read_crate(tracker.crate.path)
@@ -204,8 +200,8 @@ def test_unreadable_model_file_is_logged_and_the_crate_still_written(
 def test_verify_reports_a_changed_payload_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with FLCrateTracker(_context(), FedAvg(), output_dir=out) as tracker:
-        tracker.observe(1, tracker_side("server"), {"loss": 0.2})
-        tracker.record_arrays(ArrayRecord([__import__("numpy").ones(8)]))
+        tracker.observe(1, SERVER, {"loss": 0.2})
+        tracker.record_arrays(ArrayRecord([np.ones(8)]))
     crate = out / "ro-crate"
     ok = CliRunner().invoke(app, ["verify", str(crate)])
     assert ok.exit_code == 0, ok.output
@@ -226,7 +222,10 @@ def test_verify_reports_a_changed_payload_file(tmp_path: Path) -> None:
 
 def test_two_processes_writing_to_one_folder_both_get_complete_crates(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    procs = [_start_run(tmp_path / f"p{i}", out, rounds=20) for i in range(2) if _mk(tmp_path / f"p{i}")]
+    procs = []
+    for index in range(2):
+        (tmp_path / f"p{index}").mkdir()
+        procs.append(_start_run(tmp_path / f"p{index}", out, rounds=20))
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 0, stderr
@@ -242,11 +241,6 @@ def test_two_processes_writing_to_one_folder_both_get_complete_crates(tmp_path: 
     assert len(identifiers) == 2
 
 
-def _mk(folder: Path) -> bool:
-    folder.mkdir(parents=True, exist_ok=True)
-    return True
-
-
 def test_a_crash_while_writing_leaves_nothing_that_looks_like_a_crate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,7 +252,7 @@ def test_a_crash_while_writing_leaves_nothing_that_looks_like_a_crate(
     monkeypatch.setattr(fedcrate.crate, "_write_preview", crash)
     out = tmp_path / "out"
     with FLCrateTracker(_context(), FedAvg(), output_dir=out) as tracker:
-        tracker.observe(1, tracker_side("server"), {"loss": 0.2})
+        tracker.observe(1, SERVER, {"loss": 0.2})
     assert tracker.crate is None
     leftovers = [p.name for p in out.iterdir()]
     assert not any((out / name / "ro-crate-metadata.json").exists() for name in leftovers)
