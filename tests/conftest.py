@@ -89,3 +89,26 @@ def make_record(rounds: int = 3, metrics: tuple[str, ...] = ("loss", "accuracy")
 @pytest.fixture
 def record_factory() -> Callable[..., RunRecord]:
     return make_record
+
+
+# Hypothesis profiles (tests/unit/test_properties.py, test_fuzz_cli.py): "ci" (default) keeps
+# the property tests under a minute on 2 cores and writes no example database; "dev" runs
+# 10x the examples and keeps failures in .hypothesis/ to replay them. HYPOTHESIS_PROFILE=dev.
+def _register_hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    slow = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile(
+        "ci", max_examples=100, deadline=None, database=None, suppress_health_check=slow
+    )
+    settings.register_profile("dev", max_examples=1000, deadline=None, suppress_health_check=slow)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_register_hypothesis_profiles()
+
+# Session-wide canary secrets in the environment, and a scan of every crate the session
+# wrote for them (tests/support/canaries.py; FEDCRATE_CANARY_SCAN=0 turns it off).
+from tests.support.canaries import canary_session_scan  # noqa: E402, F401

@@ -22,6 +22,7 @@ from .namespaces import FL, PROV, XSD, register_arcp
 __all__ = [
     "LOCAL_CONTEXT",
     "RO_CRATE_CONTEXT_URL",
+    "RemoteContextError",
     "bundled_context",
     "graph_to_jsonld",
     "jsonld_to_graph",
@@ -107,23 +108,77 @@ def graph_to_jsonld(graph: Graph, base: str) -> dict[str, Any]:
     return {"@context": [RO_CRATE_CONTEXT_URL, LOCAL_CONTEXT], "@graph": nodes}
 
 
-def _inline_known_contexts(context: Any) -> Any:
-    if isinstance(context, str) and context in _KNOWN_CONTEXTS:
-        return bundled_context(context)
+class RemoteContextError(ValueError):
+    """A document names a JSON-LD context fedcrate has no bundled copy of.
+
+    Crates are read offline: fetching a context a crate names would let a crate make its
+    reader send requests (to internal hosts too) or read local files (`file:` URLs).
+    """
+
+
+def _offline_context(context: Any) -> Any:
+    """`context` with known context URLs inlined; raises for any other reference."""
+    if context is None:
+        return None
+    if isinstance(context, str):
+        if context in _KNOWN_CONTEXTS:
+            return bundled_context(context)
+        raise RemoteContextError(
+            f"the JSON-LD context {context[:200]!r} is not fetched (crates are read "
+            f"offline; the only bundled context is {RO_CRATE_CONTEXT_URL}); inline its terms"
+        )
     if isinstance(context, list):
-        return [_inline_known_contexts(item) for item in context]
-    return context
+        return [_offline_context(item) for item in context]
+    if isinstance(context, dict):
+        if "@import" in context:
+            raise RemoteContextError("`@import` in a JSON-LD context is not fetched; inline it")
+        # Term definitions may carry scoped contexts of their own.
+        return {key: _offline_nested(value) for key, value in context.items()}
+    return context  # not a context at all: rdflib reports it
+
+
+def _offline_nested(value: Any) -> Any:
+    """A copy of `value` whose every `@context` is offline (see `_offline_context`).
+
+    Iterative, so a deeply nested document cannot exhaust the interpreter's stack.
+    """
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]  # (parent, key, item)
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            parent[key] = copy
+            for name, child in item.items():
+                if name == "@context":
+                    copy[name] = _offline_context(child)
+                else:
+                    copy[name] = child
+                    stack.append((copy, name, child))
+        elif isinstance(item, list):
+            items: list[Any] = list(item)
+            parent[key] = items
+            stack.extend((items, index, child) for index, child in enumerate(item))
+    return root[0]
 
 
 def jsonld_to_graph(document: dict[str, Any], base: str) -> Graph:
     """Parse an RO-Crate document, resolving relative `@id`s against `base`.
 
-    Known context URLs are replaced by their bundled copies first, so parsing needs no
-    network; unknown remote contexts are left to rdflib (and fail offline).
+    Known context URLs (at the top, in nodes or scoped in term definitions) are replaced
+    by their bundled copies first, so parsing needs no network. Any other context
+    reference raises `RemoteContextError`: nothing is ever fetched or read from disk.
     """
     register_arcp()
     offline = dict(document)
-    offline["@context"] = _inline_known_contexts(document.get("@context"))
+    offline["@context"] = _offline_context(document.get("@context"))
+    body = {key: value for key, value in document.items() if key != "@context"}
+    text = json.dumps(offline)
+    # `"@context"` occurs in the text as a key (or a value equal to it): the top-level one
+    # is counted once; walk the nodes only when there may be more.
+    if text.count('"@context"') > ("@context" in document) or '"@import"' in text:
+        offline.update(_offline_nested(body))
+        text = json.dumps(offline)
     graph = Graph(bind_namespaces="none")
-    graph.parse(data=json.dumps(offline), format="json-ld", base=base)
+    graph.parse(data=text, format="json-ld", base=base)
     return graph

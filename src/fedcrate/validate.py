@@ -19,6 +19,7 @@ from rdflib.term import Node
 
 from .assets import asset_dir, vocabulary
 from .crate import read_crate
+from .errors import NotACrate
 from .namespaces import SDO
 
 __all__ = ["PROFILE_TOKEN", "Finding", "Level", "Report", "shapes_graph", "validate"]
@@ -152,13 +153,21 @@ def validate(
 
     With `inference`, the FL vocabulary's schema.org ↔ PROV-O alignment is applied first
     (RDFS closure via owlrl), so a crate may state either vocabulary. Raises `NotACrate`
-    for input that is not a readable crate.
+    for input that is not a readable crate, or has no RO-Crate metadata descriptor.
     """
     from pyshacl import validate as shacl_validate  # heavy import, only when validating
 
     level = Level(level) if isinstance(level, str) else level
     owned = not isinstance(source, Graph)
     graph = source if isinstance(source, Graph) else read_crate(Path(source))
+    if _crate_base(graph) is None:
+        # Shapes target entities of a crate; without a descriptor nothing is targeted and
+        # any JSON-LD (`{"@graph": "x"}`) would "conform".
+        where = getattr(source, "identifier", source) if isinstance(source, Graph) else source
+        raise NotACrate(
+            f"{where}: no RO-Crate metadata descriptor (an entity `ro-crate-metadata.json` "
+            "that is `about` the root dataset); not an RO-Crate"
+        )
     if not graph.store.context_aware:
         # pyshacl mixes the ontology in through a ConjunctiveGraph, which needs a
         # context-aware store (build_graph's SimpleMemory is not): copy, then own it.

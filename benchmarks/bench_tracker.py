@@ -1,0 +1,126 @@
+"""Per-round cost of the tracker: fedcrate against flwrcrate 0.4.0, same real Flower inputs.
+
+Two numbers per tracker and size, both per round:
+
+* **hook** — the time the wrapped `evaluate_fn` adds to each round (what slows training
+  down while it runs). flwrCrate rewrites its whole per-round JSON log in every call, so
+  its cost grows with the rounds already run (quadratic in total); fedcrate keeps the
+  observation in memory.
+* **lifecycle** — the whole tracker lifecycle divided by the rounds: construct, one wrapped
+  `evaluate_fn` call per round, `record_result(result, model_path=...)`, leave the `with`
+  block (the crate is written). Inputs and lifecycle are those of bench_build.py (real
+  `Context`, `FedAvg`, `Result`, `MetricRecord`s; M metrics on every side; a 1 MB model).
+
+Usage:  python benchmarks/bench_tracker.py [--rounds 10 100 1000] [--metrics 10] [--repeat 5]
+Prints median µs per round for each and the ratio fedcrate / flwrcrate (< 1: fedcrate
+faster). No assertion on timings anywhere: the numbers are for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from flwr.app import Context, MetricRecord
+from flwr.serverapp.strategy import FedAvg, Result
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_build import PYPROJECT, _inputs  # the same inputs as bench_build
+
+
+@contextlib.contextmanager
+def _workdir() -> Iterator[Path]:
+    work = Path(tempfile.mkdtemp(prefix="fedcrate-bench-tracker-"))
+    try:
+        (work / "pyproject.toml").write_text(PYPROJECT)
+        (work / "final_model.pt").write_bytes(os.urandom(1 << 20))
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _once(tracker_class: Any, rounds: int, context: Context, result: Result) -> tuple[float, float]:
+    """(seconds in the wrapped evaluate calls, seconds for the whole lifecycle)."""
+    server: dict[int, MetricRecord] = result.evaluate_metrics_serverapp
+    with _workdir() as work:
+        started = time.perf_counter()
+        with tracker_class(
+            context,
+            FedAvg(fraction_train=0.5),
+            output_dir=str(work / "out"),
+            pyproject_path=str(work / "pyproject.toml"),
+            app_name="bench",
+            author={"name": "Bench", "orcid": "https://orcid.org/0000-0002-1825-0097"},
+            license="https://spdx.org/licenses/MIT.html",
+        ) as tracker:
+            evaluate = tracker.wrap_evaluate(lambda rnd, arrays: server[rnd])
+            hook_started = time.perf_counter()
+            for server_round in range(rounds + 1):
+                evaluate(server_round, None)
+            hook = time.perf_counter() - hook_started
+            tracker.record_result(result, model_path=str(work / "final_model.pt"))
+        lifecycle = time.perf_counter() - started
+        crates = list((work / "out").rglob("ro-crate-metadata.json"))
+        assert len(crates) == 1, f"{tracker_class.__module__} wrote no crate"
+    return hook, lifecycle
+
+
+def measure(rounds: int, metrics: int, repeat: int) -> dict[str, tuple[float, float]]:
+    """Median µs per round (hook, lifecycle) of each tracker, runs interleaved."""
+    from flwrcrate import FLCrateTracker as Baseline
+
+    from fedcrate import FLCrateTracker as Ours
+
+    context, result = _inputs(rounds, metrics)
+    trackers = {"fedcrate": Ours, "flwrcrate": Baseline}
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in trackers}
+    for tracker_class in trackers.values():  # warm-up: imports, caches, the bundled context
+        _once(tracker_class, min(rounds, 10), *_inputs(min(rounds, 10), metrics))
+    for _ in range(repeat):
+        for name, tracker_class in trackers.items():
+            samples[name].append(_once(tracker_class, rounds, context, result))
+    per_round = 1e6 / rounds
+    return {
+        name: (
+            statistics.median(h for h, _ in values) * per_round,
+            statistics.median(t for _, t in values) * per_round,
+        )
+        for name, values in samples.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--metrics", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)  # both trackers warn about unmapped metric names
+    print(f"per-round cost, µs (median of {args.repeat}; {args.metrics} metrics per side)")
+    print(
+        f"{'rounds':>6} | {'hook fedcrate':>13} {'flwrcrate':>10} {'ratio':>6} | "
+        f"{'lifecycle fedcrate':>18} {'flwrcrate':>10} {'ratio':>6}"
+    )
+    for rounds in args.rounds:
+        with contextlib.redirect_stdout(open(os.devnull, "w")):
+            medians = measure(rounds, args.metrics, args.repeat)
+        (ours_hook, ours_all), (base_hook, base_all) = medians["fedcrate"], medians["flwrcrate"]
+        print(
+            f"{rounds:>6} | {ours_hook:>13.1f} {base_hook:>10.1f} {ours_hook / base_hook:>6.3f} | "
+            f"{ours_all:>18.1f} {base_all:>10.1f} {ours_all / base_all:>6.2f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
