@@ -31,7 +31,7 @@ from .errors import CrateWriteError, NotACrate
 from .graph import METADATA_FILE, build_graph, strategy_description
 from .jsonld import graph_to_jsonld, jsonld_to_graph
 from .namespaces import base_iri
-from .record import PayloadFile, RunRecord
+from .record import PayloadFile, RunRecord, complete_observations
 
 __all__ = ["CRATE_FOLDER", "WrittenCrate", "read_crate", "sha256_of", "write_crate"]
 
@@ -210,6 +210,7 @@ def write_crate(
     Raises `CrateWriteError` when the folder cannot be created or written.
     """
     output_dir = Path(output_dir)
+    record = replace(record, observations=complete_observations(record.observations))
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".ro-crate-staging-", dir=output_dir))
@@ -262,8 +263,14 @@ def _load_document(path: Path) -> dict[str, Any]:
         raise NotACrate(f"{path}: cannot be read ({exc})") from None
     except json.JSONDecodeError as exc:
         raise NotACrate(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # 4,300-digit integers, absurd nesting
+        raise NotACrate(f"{path}: not a usable JSON document ({exc})") from None
     if not isinstance(document, dict) or "@graph" not in document:
         raise NotACrate(f"{path}: not an RO-Crate metadata file (no top-level @graph)")
+    if not isinstance(document["@graph"], list):
+        raise NotACrate(
+            f"{path}: `@graph` is a {type(document['@graph']).__name__}, not a list of entities"
+        )
     return document
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = [
+    "NOT_COMPUTED",
     "DatasetRef",
     "FederationFacts",
     "FednClientParticipation",
@@ -38,6 +39,7 @@ __all__ = [
     "Side",
     "SoftwareFacts",
     "StrategyFacts",
+    "complete_observations",
     "utc_now",
 ]
 
@@ -277,6 +279,8 @@ class RunRecord:
         """Each (side, metric)'s value at the last round that side reported it."""
         last: dict[tuple[Side, str], RoundObservation] = {}
         for obs in self.observations:
+            if obs.value == NOT_COMPUTED:
+                continue  # a gap filled in for the profile is not a final value
             key = (obs.side, obs.metric.name)
             if key not in last or obs.round >= last[key].round:
                 last[key] = obs
@@ -288,6 +292,33 @@ class RunRecord:
     def rounds(self) -> list[int]:
         """Distinct round numbers with at least one observation, ascending."""
         return sorted({o.round for o in self.observations})
+
+
+NOT_COMPUTED = "nan"
+"""The value of an observation a side did not make (written "nan" like a NaN float)."""
+
+
+def complete_observations(observations: list[RoundObservation]) -> list[RoundObservation]:
+    """Observations with the gaps a side left stated as NaN ("not computed").
+
+    The FL profile wants, per side, every metric at every round, rounds numbered without
+    gaps from 1 (or 0, the initial model, for server-side evaluation). A metric reported
+    only some rounds, or an `evaluate_fn` that runs every k rounds, leaves gaps; the crate
+    states them as NaN instead of leaving the reader to guess.
+    """
+    by_side: dict[Side, dict[tuple[int, str], RoundObservation]] = {}
+    for obs in observations:
+        by_side.setdefault(obs.side, {})[(obs.round, obs.metric.name)] = obs
+    completed = list(observations)
+    for side, seen in by_side.items():
+        rounds = {r for r, _ in seen}
+        first = 0 if min(rounds) == 0 and side is Side.SERVER_EVALUATE else min(min(rounds), 1)
+        metrics = {obs.metric.name: obs.metric for obs in seen.values()}
+        for server_round in range(first, max(rounds) + 1):
+            for name, metric in metrics.items():
+                if (server_round, name) not in seen:
+                    completed.append(RoundObservation(server_round, side, metric, NOT_COMPUTED))
+    return sorted(completed, key=lambda o: (o.round, o.side.value, o.metric.name))
 
 
 # --- FEDn ------------------------------------------------------------------------------

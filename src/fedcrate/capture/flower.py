@@ -44,7 +44,7 @@ from ..record import (
     StrategyFacts,
     utc_now,
 )
-from ..redaction import redact_parameter
+from ..redaction import redact_parameter, scrub_text, strip_url_credentials
 from .deployment import federation_facts
 from .environment import declared_software, installed_version
 from .flip import flip_facts
@@ -245,19 +245,24 @@ class FLCrateTracker:
     def _capture_datasets(self, datasets: Iterable[DatasetRef | Mapping[str, str] | str]) -> None:
         for spec in datasets:
             if isinstance(spec, DatasetRef):
-                self.record.datasets.append(spec)
+                ref = spec
             elif isinstance(spec, str):
-                url = spec if "://" in spec else None
-                self.record.datasets.append(DatasetRef(name=spec, url=url))
+                ref = DatasetRef(name=spec, url=spec if "://" in spec else None)
             else:
-                self.record.datasets.append(
-                    DatasetRef(
-                        name=str(spec.get("name") or spec.get("url") or spec.get("id")),
-                        url=spec.get("url") or spec.get("id"),
-                        description=spec.get("description"),
-                        license=spec.get("license"),
-                    )
+                ref = DatasetRef(
+                    name=str(spec.get("name") or spec.get("url") or spec.get("id")),
+                    url=spec.get("url") or spec.get("id"),
+                    description=spec.get("description"),
+                    license=spec.get("license"),
                 )
+            # A URL's login must not become the dataset's public @id.
+            clean_name, clean_url = strip_url_credentials(ref.name), None
+            if ref.url:
+                clean_url = strip_url_credentials(ref.url)
+            if clean_url != ref.url or clean_name != ref.name:
+                logger.warning("credentials removed from the URL of dataset %r", clean_name)
+                ref = replace(ref, name=clean_name, url=clean_url)
+            self.record.datasets.append(ref)
 
     def _capture_pyproject(self) -> None:
         flwr_version = installed_version("flwr")
@@ -277,9 +282,17 @@ class FLCrateTracker:
 
     def _capture_config(self, context: Any) -> None:
         config = dict(getattr(context, "run_config", {}) or {})
-        self.record.config = [
-            redact_parameter(str(k), _plain(v), paths=self.redact_paths) for k, v in config.items()
-        ]
+        kept: list[Parameter] = []
+        for key, value in config.items():
+            try:
+                kept.append(redact_parameter(str(key), _plain(value), paths=self.redact_paths))
+            except TypeError:  # one odd value must not cost the rest of the config
+                logger.warning(
+                    "run config %r is a %s, not a scalar; it is not recorded",
+                    key,
+                    type(value).__name__,
+                )
+        self.record.config = kept
         flip = flip_facts(config)
         if flip is not None:
             self.record.model_identifier = flip.model_identifier
@@ -457,7 +470,7 @@ class FLCrateTracker:
         self._participation.unwrap()
         if exc is not None:
             self.record.status = RunStatus.FAILED
-            message = str(exc)
+            message = scrub_text(str(exc))  # errors quote URLs and settings verbatim
             self.record.error = (
                 f"{type(exc).__name__}: {message}" if message else type(exc).__name__
             )
