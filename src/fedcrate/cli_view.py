@@ -16,12 +16,10 @@ __all__ = ["register"]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    """`cli._fail` with the message taken literally (paths and pip extras hold `[...]`)."""
-    from rich.markup import escape
-
+    """`cli._fail` (imported late: cli imports this module); it escapes rich markup."""
     from .cli import _fail as fail
 
-    return fail(escape(message), code)
+    return fail(message, code)
 
 
 class ShowFormat(str, enum.Enum):

@@ -266,7 +266,7 @@ def export_crates(
     for path in paths:
         if not Path(path).exists():
             raise NotACrate(f"{path}: no such file or folder; pass crate folders")
-    crates = [m.parent for m in find_crates([Path(p) for p in paths])]
+    crates = sorted(m.parent for m in find_crates([Path(p) for p in paths]))
     if not crates:
         raise NotACrate(f"no {METADATA_FILE} under {', '.join(map(str, paths))}")
     client = _mlflow_client(tracking_uri)

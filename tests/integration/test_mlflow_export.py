@@ -122,7 +122,8 @@ def test_exporting_again_updates_instead_of_duplicating(
     client = MlflowClient(tracking_uri=uri)
     runs = _runs(client, "fedcrate")
     assert len(runs) == 2
-    run_id = first.exported[0].run_id
+    # The completed 3-round crate: rounds 0..3 of server-side loss, each logged once.
+    run_id = next(e.run_id for e in first.exported if e.crate.name == "ro-crate")
     assert len(client.get_metric_history(run_id, "server-evaluate/loss")) == 4
     assert len(client.get_metric_history(run_id, "final/server-evaluate/loss")) == 1
 

@@ -1,9 +1,11 @@
 """Participation per round, from a real in-process Flower simulation (`run_simulation`).
 
-One simulation (Ray starts once) runs the same FedAvg twice on the same nodes: bare and
-under the tracker. The tracker wraps the strategy instance, so the aggregated arrays must
-be byte-identical; and the counts it records must match what the ClientApps did, including
-a node that fails on purpose in round 2 (an error reply, counted as failed).
+One simulation (Ray starts once) runs the same FedAvg three times on the same nodes: bare,
+under the tracker, and under the tracker with a node that fails on purpose in round 2. The
+tracker wraps the strategy instance, so the first two must aggregate byte-identical
+arrays; the counts it records must match what the ClientApps did, the failure included
+(an error reply, counted as failed). The faulty run goes last: a ClientApp exception can
+cost Ray an actor, which must not disturb the comparison.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ client = ClientApp()
 def _train(msg: Message, context: Context) -> Message:
     partition = int(context.node_config["partition-id"])
     server_round = int(msg.content["config"]["server-round"])
-    if partition == FAILING_PARTITION and server_round == FAILING_ROUND:
+    inject = bool(msg.content["config"].get("inject-fault", False))
+    if inject and partition == FAILING_PARTITION and server_round == FAILING_ROUND:
         raise RuntimeError("injected client fault")
     arrays = msg.content["arrays"].to_numpy_ndarrays()
     rng = np.random.default_rng(1000 * server_round + partition)
@@ -92,6 +95,18 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seen["tracked"] = tracked.arrays.to_numpy_ndarrays()
         seen["crate"] = tracker.crate.path if tracker.crate else None
         seen["restored"] = "aggregate_train" not in vars(strategy)
+        faulty = _strategy()
+        with FLCrateTracker(
+            context, faulty, output_dir=out, app_name="participation with a fault", grid=grid
+        ) as tracker:
+            result = faulty.start(
+                grid=grid,
+                initial_arrays=initial,
+                num_rounds=ROUNDS,
+                train_config=ConfigRecord({"inject-fault": True}),
+            )
+            tracker.record_result(result)
+        seen["faulty_crate"] = tracker.crate.path if tracker.crate else None
 
     run_simulation(
         server_app=server,
@@ -111,7 +126,7 @@ def test_tracked_strategy_aggregates_byte_identical_arrays(simulated: dict[str, 
 
 
 def test_participation_counts_per_round_and_phase(simulated: dict[str, Any]) -> None:
-    graph = read_crate(Path(simulated["crate"]))
+    graph = read_crate(Path(simulated["faulty_crate"]))
     rows = {
         (int(r.round), str(r.side).rsplit("#", 1)[-1]): (
             r.sampled.toPython(),
