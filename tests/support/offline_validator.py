@@ -162,6 +162,7 @@ def _validate(
     cache_dir: Path,
     severity_name: str,
     extra_profiles_path: Path | None = None,
+    inherit: bool = True,
 ) -> dict[str, Any]:
     attempts: list[str] = []
     misses: list[str] = []
@@ -198,6 +199,8 @@ def _validate(
         cache_path=Path(cache_name),
         # Remote data-entity availability cannot be judged offline; don't let it add noise.
         skip_availability_check=True,
+        # Without inheritance only the profile's own checks run (5x faster for ours).
+        enable_profile_inheritance=inherit,
     )
     requester = HttpRequester()
     for url in contexts:
@@ -247,6 +250,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="directory of additional validator profiles (e.g. the repo's shapes/)",
     )
     parser.add_argument(
+        "--no-inheritance",
+        action="store_true",
+        help="run only the profile's own checks, not those of the profiles it inherits",
+    )
+    parser.add_argument(
         "--context-file", type=Path, default=DEFAULT_CONTEXT_FILE, help="RO-Crate 1.2 context"
     )
     parser.add_argument(
@@ -291,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
                 cache_dir,
                 args.severity,
                 None if args.extra_profiles_path is None else args.extra_profiles_path.resolve(),
+                inherit=not args.no_inheritance,
             )
         except OfflineError as exc:
             print(f"offline_validator: {exc}", file=sys.stderr)

@@ -65,11 +65,13 @@ def run_official_validator(
     python: Path | None = None,
     severity: str = "REQUIRED",
     extra_profiles: Path | None = None,
+    inherit: bool = True,
 ) -> ValidatorReport:
     """Validate ``crate_dir`` offline against ``profile``, down to ``severity``.
 
     ``extra_profiles`` is a folder of user profiles in the validator's layout (our
-    ``shapes/``), passed as ``--extra-profiles-path``.
+    ``shapes/``), passed as ``--extra-profiles-path``. ``inherit=False`` runs only the
+    profile's own checks, not those of the profiles it builds on.
     """
     python = python or find_validator_python()
     if python is None:
@@ -80,6 +82,8 @@ def run_official_validator(
     cmd = [str(python), str(SCRIPT), str(crate_dir), "--profile", profile, "--severity", severity]
     if extra_profiles is not None:
         cmd += ["--extra-profiles-path", str(extra_profiles)]
+    if not inherit:
+        cmd.append("--no-inheritance")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:
