@@ -6,17 +6,26 @@ index (`fedcrate.query.CrateIndex`) and, on a slice of the corpus, the naive app
 (rdflib `Dataset`, `parse(format="json-ld")` per crate with the context inlined, then
 `query`), side by side in one run.
 
-    python benchmarks/bench_sparql.py --crates 1000 --workers 2
-    python benchmarks/bench_sparql.py --crates 10000 --naive 1000
+The naive run holds every crate in memory (~19 MB per 100-round crate), so it runs in a
+child process capped at `--naive-memory-gb`; past the cap it reports the failure instead
+of pushing a shared machine into swap or the OOM killer. `--stages N` also times each step
+of indexing one crate (JSON read, JSON-LD → triples, entailments and N-Triples text, TriG
+bulk load, compaction) on N crates, one after the other in this process.
+
+    python benchmarks/bench_sparql.py --crates 1000 --naive 300 --cache /tmp/fedcrate-bench
+    python benchmarks/bench_sparql.py --crates 10000 --naive 1000 --naive-memory-gb 24
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
+import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -38,8 +47,8 @@ from fedcrate.record import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import make_record  # noqa: E402
+sys.path.insert(0, str(ROOT))  # also in spawned children, which re-import this file
+from tests.conftest import make_record  # noqa: E402
 
 METRICS = ("loss", "accuracy", "precision", "recall", "f1")
 STRATEGIES = ("FedAvg", "FedProx", "FedAdam", "FedYogi")
@@ -127,15 +136,20 @@ def main() -> None:
         "--naive",
         type=int,
         default=1_000,
-        help="crates for the naive run (rdflib holds them all in memory: ~20 GB per 1,000 "
-        "100-round crates)",
+        help="crates for the side-by-side end-to-end run, 0 for none (rdflib holds them all "
+        "in memory: ~19 GB per 1,000 100-round crates)",
     )
+    parser.add_argument(
+        "--naive-memory-gb", type=float, default=12.0, help="address-space cap of the naive run"
+    )
+    parser.add_argument("--stages", type=int, default=0, help="crates to time stage by stage")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="corpus folder")
     args = parser.parse_args()
 
     corpus = generate(max(args.crates, args.naive), args.cache / "corpus", args.workers)
-    print(json.dumps(run(corpus, args.crates, args.naive), indent=2))
+    results = run(corpus, args.crates, args.naive, args.naive_memory_gb, args.stages)
+    print(json.dumps(results, indent=2))
 
 
 def _report(results: dict[str, float], key: str, value: float) -> None:
@@ -144,56 +158,137 @@ def _report(results: dict[str, float], key: str, value: float) -> None:
     print(f"  {key}: {value:.4g}", flush=True)
 
 
-def run(corpus: Path, crates: int, naive: int) -> dict[str, float]:
+def _warm(index: object, name: str, repeats: int = 3) -> tuple[float, int]:
+    """Median wall time of `repeats` runs of a named query after one warm-up, and its rows."""
+    from fedcrate.query import CrateIndex, load_named_query
+
+    assert isinstance(index, CrateIndex)
+    query = load_named_query(name)
+    rows = len(index.query(query))  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        index.query(query)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), rows
+
+
+def run(
+    corpus: Path, crates: int, naive: int, naive_memory_gb: float = 12.0, stages: int = 0
+) -> dict[str, float]:
     from fedcrate.query import CrateIndex, load_named_query
 
     results: dict[str, float] = {}
     work = Path(tempfile.mkdtemp(prefix="fedcrate-bench-"))
     try:
+        if stages:
+            for key, value in stage_times(corpus, stages, work / "stages").items():
+                _report(results, key, value)
         full = _subset(corpus, crates, work / f"crates-{crates}")
-        index_dir = work / "index-full"
         started = time.perf_counter()
-        index = CrateIndex(full, index=index_dir)
+        index = CrateIndex(full, index=work / "index-full")
         report = index.refresh()
-        _report(results, f"cold_index_s@{crates}", time.perf_counter() - started)
+        cold = time.perf_counter() - started
+        _report(results, f"cold_index_s@{crates}", cold)
+        _report(results, f"cold_index_s_per_crate@{crates}", cold / crates)
         _report(results, "quads", float(index.quad_count()))
         assert not report.errors, report.errors
+        index.close()
+        # A new process would reopen the store: so does the no-change re-index.
         started = time.perf_counter()
-        index.refresh()
+        index = CrateIndex(full, index=work / "index-full")
+        again = index.refresh()
         _report(results, f"nochange_reindex_s@{crates}", time.perf_counter() - started)
+        assert again.unchanged == crates, again
         for name in ("runs", "best-runs"):
-            query = load_named_query(name)
-            index.query(query)  # warm-up
-            started = time.perf_counter()
-            rows = index.query(query)
-            _report(results, f"warm_{name}_s@{crates}", time.perf_counter() - started)
-            _report(results, f"rows_{name}@{crates}", float(len(rows)))
+            seconds, rows = _warm(index, name)
+            _report(results, f"warm_{name}_s@{crates}", seconds)
+            _report(results, f"rows_{name}@{crates}", float(rows))
         index.close()
 
-        # Side by side on the same `naive` crates: end to end (index + runs query).
-        if naive == crates:
-            fast = results[f"cold_index_s@{crates}"] + results[f"warm_runs_s@{crates}"]
-            fast_count = int(results[f"rows_runs@{crates}"])
-        else:
-            small = _subset(corpus, naive, work / f"crates-{naive}")
-            started = time.perf_counter()
-            small_index = CrateIndex(small, index=work / "index-small")
-            small_index.refresh()
-            fast_count = len(small_index.query(load_named_query("runs")))
-            fast = time.perf_counter() - started
-            small_index.close()
+        if not naive:
+            return results
+        # Side by side on the same `naive` crates, one after the other: end to end, from
+        # crate files to the `runs` rows (fresh index vs rdflib parse-everything-then-query).
         small = _subset(corpus, naive, work / f"crates-{naive}")
+        runs_text = load_named_query("runs").text
         started = time.perf_counter()
-        naive_rows = _naive(small, load_named_query("runs").text)
-        slow = time.perf_counter() - started
+        with CrateIndex(small, index=work / "index-small") as small_index:
+            fast_count = len(small_index.query(load_named_query("runs")))
+        fast = time.perf_counter() - started
         _report(results, f"embedded_end_to_end_s@{naive}", fast)
-        _report(results, f"naive_end_to_end_s@{naive}", slow)
-        _report(results, "speedup", slow / fast)
-        _report(results, "naive_rows", float(naive_rows))
         _report(results, "embedded_rows", float(fast_count))
+        slow, naive_rows = _naive_capped(small, runs_text, naive_memory_gb)
+        if naive_rows < 0:
+            print(f"  naive run exceeded {naive_memory_gb} GB; no ratio", flush=True)
+        else:
+            _report(results, f"naive_end_to_end_s@{naive}", slow)
+            _report(results, "naive_rows", float(naive_rows))
+            _report(results, f"speedup@{naive}", slow / fast)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def stage_times(corpus: Path, count: int, folder: Path) -> dict[str, float]:
+    """Seconds per crate of each indexing step, on `count` crates, in this process."""
+    import pyoxigraph as ox
+
+    from fedcrate.crate import _load_document, crate_base
+    from fedcrate.crate_quads import crate_lines, fast_triples
+
+    folder.mkdir(parents=True)
+    store = ox.Store(str(folder / "store"))
+    paths = [corpus / f"run-{i:05d}" / "ro-crate" / "ro-crate-metadata.json" for i in range(count)]
+    totals = dict.fromkeys(("read", "triples", "text", "load", "optimize"), 0.0)
+    fast_triples(_load_document(paths[0]), "arcp://uuid,warm-up/")  # the context, once
+    texts = []
+    for path in paths:
+        started = time.perf_counter()
+        document = _load_document(path)
+        base = crate_base(document, path)
+        totals["read"] += time.perf_counter() - started
+        started = time.perf_counter()
+        triples = fast_triples(document, base)
+        totals["triples"] += time.perf_counter() - started
+        started = time.perf_counter()
+        lines: list[str] = []
+        crate_lines(triples, lines)
+        text = "".join(lines)
+        totals["text"] += time.perf_counter() - started
+        texts.append(f"{text}<{base}> {{\n{text}}}\n")
+    started = time.perf_counter()
+    store.bulk_load("".join(texts), ox.RdfFormat.TRIG, lenient=True)
+    totals["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    store.optimize()
+    totals["optimize"] = time.perf_counter() - started
+    quads = len(store)
+    del store
+    result = {f"stage_{key}_s_per_crate": value / count for key, value in totals.items()}
+    result["stage_quads_per_crate"] = quads / count
+    return result
+
+
+def _naive_child(folder: str, query: str, memory_gb: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    limit = int(memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        started = time.perf_counter()
+        rows = _naive(Path(folder), query)
+        queue.put((time.perf_counter() - started, rows))
+    except MemoryError:
+        queue.put((0.0, -1))
+
+
+def _naive_capped(folder: Path, query: str, memory_gb: float) -> tuple[float, int]:
+    """`_naive` in a spawned child with an address-space cap: (seconds, rows or -1)."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_naive_child, args=(str(folder), query, memory_gb, queue))
+    child.start()
+    child.join()
+    return queue.get() if not queue.empty() else (0.0, -1)
 
 
 def _naive(folder: Path, query: str) -> int:

@@ -23,10 +23,17 @@ from rdflib.query import ResultRow
 
 from fedcrate import read_crate, write_crate
 from fedcrate.crate import crate_base
-from fedcrate.crate_quads import alignment, fallback_lines, fast_triples, nt_iri, nt_literal
+from fedcrate.crate_quads import (
+    alignment,
+    crate_lines,
+    fallback_lines,
+    fast_triples,
+    nt_iri,
+    nt_literal,
+)
 from fedcrate.errors import QueryError
 from fedcrate.named_queries import load_named_query, named_queries
-from fedcrate.query import CrateIndex
+from fedcrate.query import CrateIndex, crate_nquads, find_crates
 from fedcrate.record import Parameter, RunStatus, StrategyFacts
 from fedcrate.results import QueryResult, python_value
 from tests.conftest import make_record
@@ -164,6 +171,49 @@ def test_fallback_handles_blank_nodes(tmp_path: Path) -> None:
     assert len(lines) == len(read_crate(crate))
 
 
+def test_entailments_are_written_once_and_never_restate_the_crate(corpus: Path) -> None:
+    metadata = next(corpus.glob("a/*/ro-crate-metadata.json"))
+    document = json.loads(metadata.read_text(encoding="utf-8"))
+    triples = fast_triples(document, crate_base(document, metadata))
+    lines: list[str] = []
+    crate_lines(triples, lines)
+    stated = {f"{s} {p} {o} .\n" for s, p, o in triples}
+    derived = lines[len(triples) :]
+    assert derived and len(set(derived)) == len(derived)
+    assert not stated & set(derived)
+    entailed = {f"{s} {p} {o} .\n" for s, p, o in alignment().entail(triples)}
+    assert set(lines) == stated | entailed
+
+
+@pytest.mark.parametrize("bad_id", ["http://example.org/%zz", "data/out%zz.csv"])
+def test_an_iri_the_store_would_reject_is_reported_not_loaded(tmp_path: Path, bad_id: str) -> None:
+    # The index bulk-loads leniently, so crate_quads must catch what Oxigraph would.
+    document = json.loads(json.dumps(FOREIGN))
+    document["@graph"][4]["@id"] = bad_id
+    crates = tmp_path / "crates"
+    bad = _write_foreign(crates / "bad", document) / "ro-crate-metadata.json"
+    _write_foreign(crates / "good")
+    with pytest.raises(ValueError, match="not a valid IRI"):
+        nt_iri("http://example.org/%zz")
+    with CrateIndex(crates, index=tmp_path / "index") as crate_index:
+        report = crate_index.refresh()
+        assert [(e.path, "not a valid IRI" in e.message) for e in report.errors] == [(bad, True)]
+        assert len(crate_index.graphs()) == 1
+
+
+def test_blank_node_labels_with_spaces_are_loaded(tmp_path: Path) -> None:
+    document = json.loads(json.dumps(FOREIGN))
+    document["@graph"][2]["result"] = {"@id": "_:the output"}
+    document["@graph"].append({"@id": "_:the output", "@type": "File", "name": "spaced"})
+    _write_foreign(tmp_path / "crates" / "bnode", document)
+    with CrateIndex(tmp_path / "crates", index=tmp_path / "index") as crate_index:
+        assert not crate_index.refresh().errors
+        result = crate_index.query(
+            "ASK { ?a <http://schema.org/result> ?r . ?r <http://schema.org/name> 'spaced' }"
+        )
+        assert result.rows == [(True,)]
+
+
 # -- named queries: known answers -------------------------------------------------------
 
 
@@ -291,6 +341,52 @@ def test_each_crate_is_a_named_graph_and_default_graph_is_their_set_union(
     assert count.rows == [(1,)]
 
 
+def _spo(quads: object) -> set[tuple[str, str, str]]:
+    return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}  # type: ignore[attr-defined]
+
+
+def _stored(text: str) -> set[tuple[str, str, str]]:
+    """The triples of N-Triples `text` as Oxigraph stores them (it normalises dateTimes)."""
+    memory = ox.Store()
+    memory.load(text, ox.RdfFormat.N_TRIPLES)
+    return _spo(memory)
+
+
+def test_store_holds_each_crate_in_its_graph_and_their_set_union_as_default(
+    corpus: Path, tmp_path: Path
+) -> None:
+    crates = [crate_nquads(m) for m in sorted(corpus.glob("*/ro-crate/ro-crate-metadata.json"))]
+    with CrateIndex(corpus, index=tmp_path / "index") as crate_index:
+        crate_index.refresh()
+        union: set[tuple[str, str, str]] = set()
+        named = 0
+        for graph, text in crates:
+            triples = _stored(text)
+            union |= triples
+            named += len(triples)
+            stored = crate_index.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+            assert _spo(stored) == triples
+        default = crate_index.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        assert _spo(default) == union
+        assert crate_index.quad_count() == len(union) + named
+
+
+def test_oxigraph_union_default_graph_is_still_a_bag() -> None:
+    """Why query.py materialises the default graph instead of asking for the union.
+
+    pyoxigraph 0.5 returns a triple stated in two graphs twice (oxigraph/oxigraph#1919,
+    fixed for 0.6 by #1920). When this fails, the copy can go: query with
+    `use_default_graph_as_union=True` and compare load and query times.
+    """
+    store = ox.Store()
+    for graph in ("urn:g1", "urn:g2"):
+        store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("x"),
+                          ox.NamedNode(graph)))  # fmt: skip
+    rows = store.query("SELECT * WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+    assert isinstance(rows, ox.QuerySolutions)
+    assert len(list(rows)) == 2
+
+
 # -- the embedded engine agrees with rdflib's SPARQL engine -----------------------------
 
 
@@ -404,6 +500,40 @@ def test_incremental_reindex_add_change_delete(tmp_path: Path) -> None:
     reopened = CrateIndex(crates)  # persisted: nothing to re-parse
     assert reopened.refresh().unchanged == 3
     reopened.close()
+
+
+def test_a_batch_the_store_rejects_is_loaded_crate_by_crate(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fedcrate.query
+
+    def broken_for_b(metadata: Path) -> tuple[str, str]:
+        graph, text = crate_nquads(metadata)
+        return (
+            (graph, text + '<urn:x> <urn:p> "unterminated .\n')
+            if "/b/" in str(metadata)
+            else (graph, text)
+        )
+
+    monkeypatch.setattr(fedcrate.query, "crate_nquads", broken_for_b)
+    with CrateIndex(corpus, index=tmp_path / "index") as crate_index:
+        report = crate_index.refresh()
+        assert [e.path.parent.parent.name for e in report.errors] == ["b"]
+        assert "rejected by the store" in report.errors[0].message
+        names = sorted(str(n) for n in crate_index.query("runs").column("name"))
+        assert names == ["run a", "run c"]
+
+
+def test_find_crates_follows_symlinks_once_and_skips_hidden_folders(tmp_path: Path) -> None:
+    crates = tmp_path / "crates"
+    real = _write_foreign(crates / "a" / "ro-crate") / "ro-crate-metadata.json"
+    _write_foreign(crates / ".ro-crate-staging-x")  # half-written: never indexed
+    (crates / "again").symlink_to(crates / "a", target_is_directory=True)
+    (crates / "a" / "loop").symlink_to(crates, target_is_directory=True)
+    outside = _write_foreign(tmp_path / "elsewhere" / "b") / "ro-crate-metadata.json"
+    (crates / "linked").symlink_to(outside.parent, target_is_directory=True)
+    assert find_crates([crates, crates / "again"]) == sorted([outside.resolve(), real.resolve()])
+    assert find_crates([real]) == [real.resolve()]
 
 
 # -- the command ------------------------------------------------------------------------
