@@ -270,12 +270,12 @@ def sparql(
         return
     if not crates:
         raise _fail("give the folders holding the crates (or --endpoint URL)", 2)
-    from .progress import spinner
+    from .progress import fraction
     from .query import CrateIndex
 
     with CrateIndex(crates, index=index) as crate_index:
-        with spinner(err, "indexing crates…"):
-            report = crate_index.refresh()
+        with fraction(err, "indexing crates") as progress:
+            report = crate_index.refresh(progress)
         for problem in report.errors:
             err.print(f"[bold red]error:[/] {escape(problem.message)}", highlight=False)
         result = crate_index.query(query, params)

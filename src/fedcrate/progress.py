@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-__all__ = ["counter", "demo_log", "interactive", "spinner"]
+__all__ = ["counter", "demo_log", "fraction", "interactive"]
 
 Logger = Callable[[str], None]
 # Flower logs "[ROUND 2/3]" when a round starts.
@@ -68,16 +68,6 @@ def demo_log(console: Console, *, rounds: int, quiet: bool) -> Iterator[Logger |
 
 
 @contextmanager
-def spinner(console: Console, message: str, *, quiet: bool = False) -> Iterator[None]:
-    """A spinner with `message` while the block runs, on a TTY only."""
-    if quiet or not interactive(console):
-        yield
-        return
-    with console.status(message):
-        yield
-
-
-@contextmanager
 def counter(
     console: Console, description: str, *, total: int | None = None, quiet: bool = False
 ) -> Iterator[Logger]:
@@ -100,3 +90,20 @@ def counter(
             progress.advance(task)
 
         yield advance
+
+
+@contextmanager
+def fraction(
+    console: Console, description: str, *, quiet: bool = False
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A `progress(done, total)` callback drawing a bar on a TTY; None elsewhere (quiet)."""
+    if quiet or not interactive(console):
+        yield None
+        return
+    with _bar(console, total=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

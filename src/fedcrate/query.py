@@ -26,7 +26,7 @@ import json
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,6 +204,7 @@ class CrateIndex:
                 "folder, and make sure no other fedcrate process uses it"
             ) from None
         self._refreshed = False
+        self._progress: Callable[[int, int], None] | None = None
         self.last_report: IndexReport | None = None
 
     # -- lifecycle --------------------------------------------------------------------
@@ -249,8 +250,12 @@ class CrateIndex:
             stream.write(text)
         os.replace(temp, self._manifest_path())
 
-    def refresh(self) -> IndexReport:
-        """Bring the store up to date: parse new and changed crates, drop removed ones."""
+    def refresh(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        """Bring the store up to date: parse new and changed crates, drop removed ones.
+
+        `progress(done, total)` is called as each new or changed crate is processed.
+        """
+        self._progress = progress
         report = IndexReport()
         manifest, clean = self._read_manifest()
         current: dict[str, tuple[int, int]] = {}
@@ -341,7 +346,9 @@ class CrateIndex:
         owners = {entry["graph"]: key for key, entry in manifest.items()}
         batch: list[tuple[str, str, str]] = []
         size = 0
-        for key, graph, text in self._parsed(todo):
+        for done, (key, graph, text) in enumerate(self._parsed(todo), start=1):
+            if self._progress is not None:
+                self._progress(done, len(todo))
             old = manifest.pop(key, None)
             if old is not None:
                 owners.pop(old["graph"], None)

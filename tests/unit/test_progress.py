@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from rich.console import Console
 
-from fedcrate.progress import counter, demo_log, spinner
+from fedcrate.progress import counter, demo_log, fraction
+from fedcrate.query import CrateIndex
 
 
 def _console(terminal: bool) -> tuple[Console, io.StringIO]:
@@ -39,8 +41,8 @@ def test_quiet_means_silent() -> None:
         assert log is None
     with counter(console, "pushing", quiet=True) as done:
         done("pushed a")
-    with spinner(console, "indexing", quiet=True):
-        pass
+    with fraction(console, "indexing", quiet=True) as progress:
+        assert progress is None
     assert stream.getvalue() == ""
 
 
@@ -57,8 +59,21 @@ def test_counter_lines_in_a_pipe_and_a_count_on_a_terminal() -> None:
     assert "pushed a → g1" in stream.getvalue() and "1/2" in stream.getvalue()
 
 
-def test_spinner_only_on_a_terminal() -> None:
+def test_indexing_bar_only_on_a_terminal_fed_by_the_index(tmp_path: Path) -> None:
     console, stream = _console(terminal=False)
-    with spinner(console, "indexing crates…"):
-        pass
+    with fraction(console, "indexing crates") as progress:
+        assert progress is None
     assert stream.getvalue() == ""
+
+    corpus = Path(__file__).resolve().parents[1] / "data" / "crates" / "valid"
+    seen: list[tuple[int, int]] = []
+    with CrateIndex(corpus, index=tmp_path / "index") as index:
+        index.refresh(lambda done, total: seen.append((done, total)))
+        assert index.refresh(lambda done, total: seen.append((-done, total))).unchanged == 3
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # once per new crate; nothing when unchanged
+
+    console, stream = _console(terminal=True)
+    with fraction(console, "indexing crates") as progress:
+        assert progress is not None
+        progress(2, 3)
+    assert "indexing crates" in stream.getvalue() and "2/3" in stream.getvalue()
