@@ -55,10 +55,9 @@ def _inputs(rounds: int, metrics: int) -> tuple[Context, Result]:
     return context, result
 
 
-def _lifecycle(
-    tracker_class: Any, work: Path, rounds: int, context: Context, result: Result
-) -> None:
-    with tracker_class(
+def make_tracker(tracker_class: Any, work: Path, context: Context) -> Any:
+    """The tracker both benchmarks drive: same arguments for fedcrate and flwrcrate."""
+    return tracker_class(
         context,
         FedAvg(fraction_train=0.5),
         output_dir=str(work / "out"),
@@ -66,7 +65,13 @@ def _lifecycle(
         app_name="bench",
         author={"name": "Bench", "orcid": "https://orcid.org/0000-0002-1825-0097"},
         license="https://spdx.org/licenses/MIT.html",
-    ) as tracker:
+    )
+
+
+def _lifecycle(
+    tracker_class: Any, work: Path, rounds: int, context: Context, result: Result
+) -> None:
+    with make_tracker(tracker_class, work, context) as tracker:
         evaluate = tracker.wrap_evaluate(lambda rnd, arrays: result.evaluate_metrics_serverapp[rnd])
         for server_round in range(rounds + 1):
             evaluate(server_round, None)

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from flwr.app import Context, MetricRecord
-from flwr.serverapp.strategy import FedAvg, Result
+from flwr.serverapp.strategy import Result
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_build import PYPROJECT, _inputs  # the same inputs as bench_build
+from bench_build import PYPROJECT, _inputs, make_tracker  # same inputs as bench_build
 
 
 @contextlib.contextmanager
@@ -54,15 +54,7 @@ def _once(tracker_class: Any, rounds: int, context: Context, result: Result) -> 
     server: dict[int, MetricRecord] = result.evaluate_metrics_serverapp
     with _workdir() as work:
         started = time.perf_counter()
-        with tracker_class(
-            context,
-            FedAvg(fraction_train=0.5),
-            output_dir=str(work / "out"),
-            pyproject_path=str(work / "pyproject.toml"),
-            app_name="bench",
-            author={"name": "Bench", "orcid": "https://orcid.org/0000-0002-1825-0097"},
-            license="https://spdx.org/licenses/MIT.html",
-        ) as tracker:
+        with make_tracker(tracker_class, work, context) as tracker:
             evaluate = tracker.wrap_evaluate(lambda rnd, arrays: server[rnd])
             hook_started = time.perf_counter()
             for server_round in range(rounds + 1):

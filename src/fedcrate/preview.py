@@ -291,15 +291,7 @@ def _run(view: RunView) -> str:
                     [
                         str(p.round),
                         _e(side_label(p.side)),
-                        *(
-                            "" if n is None else str(n)
-                            for n in (
-                                p.nodes_sampled,
-                                p.replies_received,
-                                p.replies_failed,
-                                p.examples_aggregated,
-                            )
-                        ),
+                        *p.count_cells(),
                     ]
                     for p in fed.participation
                 ],

@@ -114,6 +114,16 @@ class Participation:
     replies_failed: int | None
     examples_aggregated: int | None
 
+    def count_cells(self) -> list[str]:
+        """Sampled, replied, failed, examples as table cells ("" when not recorded)."""
+        counts = (
+            self.nodes_sampled,
+            self.replies_received,
+            self.replies_failed,
+            self.examples_aggregated,
+        )
+        return ["" if n is None else str(n) for n in counts]
+
 
 @dataclass
 class FederationView:
@@ -583,15 +593,7 @@ def render_terminal(views: Sequence[RunView], console: Any, crate: str | None = 
                 part.add_row(
                     str(p.round),
                     side_label(p.side),
-                    *(
-                        "" if n is None else str(n)
-                        for n in (
-                            p.nodes_sampled,
-                            p.replies_received,
-                            p.replies_failed,
-                            p.examples_aggregated,
-                        )
-                    ),
+                    *p.count_cells(),
                 )
             console.print(part)
 
