@@ -31,9 +31,15 @@ __all__ = [
 RO_CRATE_CONTEXT_URL = "https://w3id.org/ro/crate/1.2/context"
 # Terms beyond the RO-Crate context: RO-Crate allows extending it with prefixes.
 LOCAL_CONTEXT: dict[str, str] = {"prov": str(PROV), "fl": str(FL), "xsd": str(XSD)}
+# RO-Crate contexts are read from the bundled 1.2 copy, never fetched. Crates written for
+# 1.1 (most tools until 2025) and for the 1.3 draft (ro-crate-py 0.15, so flwrCrate 0.4)
+# are read with the 1.2 terms too: between versions the context only gained terms, so every
+# term such a crate shares with 1.2 gets the same IRI; a term only 1.3 defines is not
+# understood (as offline JSON-LD processing would treat any undefined term).
 _KNOWN_CONTEXTS = {
-    RO_CRATE_CONTEXT_URL: "ro-crate-1.2-context.jsonld",
-    "https://w3id.org/ro/crate/1.2/context/": "ro-crate-1.2-context.jsonld",
+    f"https://w3id.org/ro/crate/{version}/context{slash}": "ro-crate-1.2-context.jsonld"
+    for version in ("1.1", "1.2", "1.3")
+    for slash in ("", "/")
 }
 
 
