@@ -8,13 +8,23 @@ About 40-60 s here, once per session.
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
+from typer.testing import CliRunner
 
 from fedcrate import read_crate
-from fedcrate.demo.runner import APP_DIR, DemoResult, run_app
+from fedcrate.cli import app
+from fedcrate.demo.runner import APP_DIR, DemoError, DemoResult, run_app
+from fedcrate.journal import JOURNAL_PREFIX
 from fedcrate.namespaces import FL, SDO
 from tests.support.validator import assert_crate_valid
 
@@ -93,3 +103,85 @@ def test_run_completed_and_crate_is_valid(
     run = _run(graph)
     assert str(graph.value(run, SDO.actionStatus)).endswith("CompletedActionStatus")
     assert_crate_valid(deployed.crate_dir, validator_python)
+
+
+def _journal_round(out: Path) -> int:
+    """The highest round the run's journal holds so far (-1: none yet)."""
+    best = -1
+    for journal in out.glob(f"{JOURNAL_PREFIX}*.jsonl"):
+        for line in journal.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the line being written right now
+            if entry.get("event") == "observations":
+                best = max([best, *(int(item["round"]) for item in entry["items"])])
+    return best
+
+
+def test_flwr_stop_never_loses_the_run(tmp_path: Path) -> None:
+    """`flwr stop` ends a deployment run mid-way; the rounds done are never lost.
+
+    In flwr 1.42 the ServerApp process then leaves through Flower's own exit path (a
+    SystemExit in its main thread, or a signal from the runtime's clean-up). When it unwinds
+    through the tracker the crate is written, marked failed; when it is killed before that,
+    its journal remains and `fedcrate recover` writes the crate. Either way: a failed run
+    with rounds 0-2.
+    """
+    out, home = tmp_path / "out", tmp_path / "flwr-home"
+    home.mkdir()
+    seen: dict[str, str] = {}
+    stop: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    def watch(line: str) -> None:  # the runner's log: the SuperLink's port and the run id
+        if match := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
+            seen["port"] = match.group(1)
+        if match := re.search(r"Successfully started run (\d+)", line):
+            seen["run"] = match.group(1)
+
+    def stop_after_round_two() -> None:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and (
+            "run" not in seen or "port" not in seen or _journal_round(out) < 2
+        ):
+            time.sleep(0.3)
+        (home / "config.toml").write_text(
+            f'[superlink]\ndefault = "link"\n[superlink.link]\n'
+            f'address = "127.0.0.1:{seen.get("port")}"\ninsecure = true\n'
+        )
+        stop["result"] = subprocess.run(
+            [str(Path(sys.executable).parent / "flwr"), "stop", seen.get("run", "0"), "link"],
+            env={**os.environ, "FLWR_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    stopper = threading.Thread(target=stop_after_round_two, daemon=True)
+    stopper.start()
+    with pytest.raises(DemoError, match="finished:stopped"):
+        run_app(
+            APP_DIR,
+            out,
+            {"num-server-rounds": 50, "min-nodes": NODES},
+            nodes=NODES,
+            mode="deployment",
+            timeout=400,
+            log=watch,
+        )
+    stopper.join(timeout=60)
+    assert stop["result"].returncode == 0, stop["result"].stderr
+    # Every process is stopped by now.
+    if not (out / "ro-crate").exists():
+        assert list(out.glob(f"{JOURNAL_PREFIX}*")), "neither a crate nor a journal: run lost"
+        recovered = CliRunner().invoke(app, ["recover", str(out)])
+        assert recovered.exit_code == 0, recovered.output
+    graph = read_crate(out / "ro-crate")
+    run = _run(graph)
+    assert str(graph.value(run, SDO.actionStatus)).endswith("FailedActionStatus")
+    error = str(graph.value(run, SDO.error))
+    assert "before the run finished" in error or "Interrupted" in error or "SIGTERM" in error
+    rounds = {int(graph.value(m, FL.round)) for m in graph.objects(run, FL.roundMetric)}  # type: ignore[arg-type]
+    assert {0, 1, 2} <= rounds and max(rounds) < 50
+    assert not list(out.glob(f"{JOURNAL_PREFIX}*")), "the journal goes once the crate exists"

@@ -49,7 +49,7 @@ from .deployment import federation_facts
 from .environment import declared_software, installed_version
 from .flip import flip_facts
 from .participation import ParticipationRecorder
-from .signals import SigtermGuard
+from .signals import RunTerminated, SigtermGuard
 
 __all__ = ["FLCrateTracker", "caller_file", "default_output_root", "resolve_output_dir"]
 
@@ -113,6 +113,18 @@ def _plain(value: Any) -> str | int | float | bool | None:
         if isinstance(item, (bool, int, float, str)):
             return item
     raise TypeError(f"not a scalar: {type(value).__name__}")
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """The run's `error`: the exception, scrubbed of credentials (messages quote URLs)."""
+    if isinstance(exc, SystemExit) and not isinstance(exc, RunTerminated):
+        # Flower's runtime exits the ServerApp this way when the run is stopped (`flwr stop`).
+        return (
+            f"SystemExit: the process exited (code {exc.code}) before the run finished, "
+            "e.g. the run was stopped with `flwr stop`"
+        )
+    message = scrub_text(str(exc))
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 class FLCrateTracker:
@@ -470,10 +482,7 @@ class FLCrateTracker:
         self._participation.unwrap()
         if exc is not None:
             self.record.status = RunStatus.FAILED
-            message = scrub_text(str(exc))  # errors quote URLs and settings verbatim
-            self.record.error = (
-                f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-            )
+            self.record.error = _describe_failure(exc)
         else:
             self.record.status = RunStatus.COMPLETED
         try:
