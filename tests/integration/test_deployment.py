@@ -123,7 +123,8 @@ def test_flwr_stop_never_loses_the_run(tmp_path: Path) -> None:
     """`flwr stop` ends a deployment run mid-way; the rounds done are never lost.
 
     In flwr 1.42 the ServerApp process then leaves through Flower's own exit path (a
-    SystemExit in its main thread, or a signal from the runtime's clean-up). When it unwinds
+    SystemExit or a KeyboardInterrupt in its main thread, or a signal from the runtime's
+    clean-up; all three were seen here). When it unwinds
     through the tracker the crate is written, marked failed; when it is killed before that,
     its journal remains and `fedcrate recover` writes the crate. Either way: a failed run
     with rounds 0-2.

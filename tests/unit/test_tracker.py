@@ -151,7 +151,10 @@ def test_keyboard_interrupt_is_a_failed_run(tmp_path: Path, app_dir: Path) -> No
     with pytest.raises(KeyboardInterrupt), _track(tmp_path / "out", app_dir) as tracker:
         raise KeyboardInterrupt
     [run] = summarize(read_crate(tracker.crate.path))  # type: ignore[union-attr]
-    assert (run.status, run.error) == ("Failed", "KeyboardInterrupt")
+    assert (run.status, run.error) == (
+        "Failed",
+        "KeyboardInterrupt: interrupted (SIGINT, e.g. Ctrl-C) before the run finished",
+    )
 
 
 def test_per_round_journal_is_append_only_and_constant_per_round(

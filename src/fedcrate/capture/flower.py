@@ -123,6 +123,8 @@ def _describe_failure(exc: BaseException) -> str:
             f"SystemExit: the process exited (code {exc.code}) before the run finished, "
             "e.g. the run was stopped with `flwr stop`"
         )
+    if isinstance(exc, KeyboardInterrupt) and not str(exc):
+        return "KeyboardInterrupt: interrupted (SIGINT, e.g. Ctrl-C) before the run finished"
     message = scrub_text(str(exc))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
