@@ -33,7 +33,14 @@ from .jsonld import graph_to_jsonld, jsonld_to_graph
 from .namespaces import base_iri
 from .record import PayloadFile, RunRecord, complete_observations
 
-__all__ = ["CRATE_FOLDER", "WrittenCrate", "read_crate", "sha256_of", "write_crate"]
+__all__ = [
+    "CRATE_FOLDER",
+    "WrittenCrate",
+    "describe_file",
+    "read_crate",
+    "sha256_of",
+    "write_crate",
+]
 
 logger = logging.getLogger("fedcrate")
 
@@ -72,16 +79,35 @@ def _media_type(path: Path) -> str:
     return guessed or "application/octet-stream"
 
 
+def describe_file(
+    path: Path,
+    crate_path: str,
+    *,
+    name: str,
+    description: str,
+    role: str,
+    encoding_format: str | None = None,
+) -> PayloadFile:
+    """A file's `PayloadFile`: size and streamed sha256 read from `path` as it is now."""
+    return PayloadFile(
+        crate_path=crate_path,
+        name=name,
+        description=description,
+        encoding_format=encoding_format or _media_type(path),
+        sha256=sha256_of(path),
+        size=path.stat().st_size,
+        role=role,
+    )
+
+
 def _stage_model(source: Path, staging: Path) -> PayloadFile:
     target = staging / source.name
     shutil.copyfile(source, target)
-    return PayloadFile(
-        crate_path=source.name,
+    return describe_file(
+        target,
+        source.name,
         name="Final aggregated model",
         description="Global model produced by the last round of the federated run.",
-        encoding_format=_media_type(source),
-        sha256=sha256_of(target),
-        size=target.stat().st_size,
         role="model",
     )
 
@@ -95,14 +121,12 @@ def _reference_model(source: Path, staging: Path) -> PayloadFile:
             "path (copy the model into the crate to keep it out)",
             source,
         )
-    return PayloadFile(
-        crate_path=source.as_uri(),
+    return describe_file(
+        source,
+        source.as_uri(),
         name="Final aggregated model",
         description="Global model produced by the last round of the federated run; kept "
         "where it was written (not copied into the crate), with its size and sha256.",
-        encoding_format=_media_type(source),
-        sha256=sha256_of(source),
-        size=source.stat().st_size,
         role="model",
     )
 
@@ -118,16 +142,14 @@ def _stage_metrics_log(record: RunRecord, staging: Path) -> PayloadFile:
             writer.writerow(
                 [obs.round, obs.side.value, obs.metric.name, obs.metric.iri or "", obs.value]
             )
-    return PayloadFile(
-        crate_path=METRICS_LOG,
+    return describe_file(
+        target,
+        METRICS_LOG,
         name="Per-round metrics",
         description=(
             "Every metric value of every round, one row per round, side and metric; the "
             "same values are in the crate's graph as fl:RoundMetric entities."
         ),
-        encoding_format="text/csv",
-        sha256=sha256_of(target),
-        size=target.stat().st_size,
         role="metrics-log",
     )
 
@@ -140,13 +162,12 @@ def _stage_strategy_source(record: RunRecord, staging: Path) -> PayloadFile | No
     target = staging / "code" / source.name
     target.parent.mkdir(exist_ok=True)
     shutil.copyfile(source, target)
-    return PayloadFile(
-        crate_path=f"code/{source.name}",
+    return describe_file(
+        target,
+        f"code/{source.name}",
         name=strategy.class_name,
         description=strategy_description(strategy) + " Source file that defines it.",
         encoding_format="text/x-python",
-        sha256=sha256_of(target),
-        size=target.stat().st_size,
         role="strategy-source",
     )
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from rdflib import Graph
 
-from ..crate import sha256_of
+from ..crate import describe_file
 from ..errors import CrateWriteError, NotACrate
 from ..graph import METADATA_FILE, build_fedn_local_graph
 from ..jsonld import graph_to_jsonld
@@ -95,13 +95,12 @@ def stage_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
         shutil.copyfile(source, target)
-    return PayloadFile(
-        crate_path=crate_path,
+    return describe_file(
+        target,
+        crate_path,
         name=name,
         description=description,
         encoding_format=media_type(target),
-        sha256=sha256_of(target),
-        size=target.stat().st_size,
         role=role,
     )
 
@@ -264,16 +263,15 @@ def _finish(staged: StagedCrate) -> Graph:
     document = {"schema": STATE_SCHEMA, "record": _dump(record)}
     state.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     record.extra_files = [
-        PayloadFile(
-            crate_path=STATE_FILE,
+        describe_file(
+            state,
+            STATE_FILE,
             name="fedcrate's record of this crate",
             description=(
                 "The facts this crate was built from, as fedcrate keeps them to append later "
                 "runs (`fedcrate fedn run … --crate`)."
             ),
             encoding_format="application/json",
-            sha256=sha256_of(state),
-            size=state.stat().st_size,
             role="record",
         )
     ]

@@ -94,13 +94,17 @@ def _error(entry: str, code: int, stderr: str) -> str:
     return f"`fedn run {entry}` exited with {code}{detail}. stderr (last lines):\n{tail}"
 
 
-def _metadata(path: Path) -> tuple[Parameter, ...]:
+def _json_object(path: Path) -> dict[str, object]:
+    """A JSON file's top-level object; {} for anything unreadable or not an object."""
     try:
         loaded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return ()
-    if not isinstance(loaded, dict):
-        return ()
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _metadata(path: Path) -> tuple[Parameter, ...]:
+    loaded = _json_object(path)
     parameters = []
     for key, value in loaded.items():
         if value is None or isinstance(value, (bool, int, float, str)):
@@ -111,12 +115,7 @@ def _metadata(path: Path) -> tuple[Parameter, ...]:
 
 
 def _metrics(path: Path, resolver: MetricResolver) -> tuple[tuple[Metric, float | int | str], ...]:
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ()
-    if not isinstance(loaded, dict):
-        return ()
+    loaded = _json_object(path)
     return tuple(
         (resolver.resolve(str(name)), value)
         for name, value in sorted(loaded.items())
