@@ -31,6 +31,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+sys.path.insert(0, str(REPO))  # `tests.support`, which conftest imports
 sys.path.insert(0, str(REPO / "tests"))  # conftest.make_record: the shared test record
 sys.path.insert(0, str(REPO / "src"))
 
