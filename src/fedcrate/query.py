@@ -23,11 +23,10 @@ Usage: `CrateIndex("crates/").query("SELECT …")`, or `.query(load_named_query(
 from __future__ import annotations
 
 import json
-import multiprocessing
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +39,7 @@ from .crate_quads import Unsupported, crate_lines, fallback_lines, fast_triples
 from .errors import NotACrate, QueryError
 from .graph import METADATA_FILE
 from .named_queries import NamedQuery, load_named_query, resolve_query
+from .parse_workers import ParseResult, WorkerFailed, parse_in_workers
 from .results import QueryResult, Value, python_value
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 INDEX_FOLDER = ".fedcrate-index"
+_LOG = logging.getLogger(__name__)
 _MANIFEST_VERSION = 1
 # Crates are parsed in worker processes when at least this many changed.
 _PARALLEL_THRESHOLD = 64
@@ -161,7 +162,7 @@ def crate_nquads(metadata: Path) -> tuple[str, str]:
     return base, "".join(lines)
 
 
-def _parse_job(metadata: str) -> tuple[str, str, str] | tuple[str, None, str]:
+def _parse_job(metadata: str) -> ParseResult:
     """Worker-process entry: (path, graph, text) or (path, None, error message)."""
     try:
         graph, text = crate_nquads(Path(metadata))
@@ -323,18 +324,19 @@ class CrateIndex:
         self.store.clear_graph(ox.DefaultGraph())
         self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
 
-    def _parsed(self, todo: list[str]) -> Iterable[tuple[str, str, str] | tuple[str, None, str]]:
+    def _parsed(self, todo: list[str]) -> Iterable[ParseResult]:
+        done = 0
         if len(todo) >= _PARALLEL_THRESHOLD and self.workers > 1:
-            # spawn, not fork: the open store runs threads a forked child must not inherit.
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-                # Windows bound memory: a parsed 100-round crate is ~2.5 MB of N-Triples,
-                # and loading is slower than parsing, so results would otherwise pile up.
-                for start in range(0, len(todo), _WINDOW):
-                    yield from pool.map(_parse_job, todo[start : start + _WINDOW], chunksize=8)
-        else:
-            for key in todo:
-                yield _parse_job(key)
+            try:
+                for result in parse_in_workers(todo, self.workers, _WINDOW):
+                    done += 1  # results come in order: todo[:done] are parsed
+                    yield result
+            except WorkerFailed as exc:
+                # A worker that cannot start or dies (killed for memory, say) costs speed,
+                # not the refresh: the rest is parsed in this process.
+                _LOG.warning("parsing crates in one process: %s", exc)
+        for key in todo[done:]:
+            yield _parse_job(key)
 
     def _load(
         self,

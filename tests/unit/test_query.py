@@ -613,3 +613,53 @@ def test_parallel_parsing_gives_the_same_index(
         rows = parallel.query("runs")
     with CrateIndex(corpus, index=tmp_path / "serial", workers=1) as serial:
         assert _normalised(serial.query("runs")) == _normalised(rows)
+
+
+def test_a_script_without_a_main_guard_indexes_in_parallel(corpus: Path, tmp_path: Path) -> None:
+    """Workers must not re-run the caller's script (spawn would, and die in its bootstrap)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import fedcrate.query as q\n"
+        "q._PARALLEL_THRESHOLD = 2\n"
+        f"index = q.CrateIndex({str(corpus)!r}, index={str(tmp_path / 'index')!r}, workers=2)\n"
+        "report = index.refresh()\n"
+        "print(len(report.added), len(report.errors), len(index.query('runs')))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "0", "3"]
+    # Parsed by the workers, not by the serial fallback after they died re-running it.
+    assert "Traceback" not in done.stderr and "worker process failed" not in done.stderr
+
+
+@pytest.mark.parametrize("answers", [0, 1], ids=["worker-never-starts", "worker-dies-midway"])
+def test_a_failing_parse_worker_falls_back_to_parsing_in_process(
+    corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    answers: int,
+) -> None:
+    """Injected fault: workers that exit at once, or after answering one crate."""
+    import fedcrate.query
+
+    dying = tmp_path / "dying-python"
+    dying.write_text(
+        f'#!/bin/sh\nhead -n {answers} | "{sys.executable}" -m fedcrate.parse_workers\n'
+        if answers
+        else "#!/bin/sh\nexit 3\n",
+        encoding="utf-8",
+    )
+    dying.chmod(0o755)
+    monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(sys, "executable", str(dying))
+    with CrateIndex(corpus, index=tmp_path / "index", workers=2) as index:
+        report = index.refresh()
+        monkeypatch.undo()
+        assert len(report.added) == 3 and not report.errors
+        assert len(index.graphs()) == 3
+        assert len(index.query("runs")) == 3
+    assert "parsing crates in one process" in caplog.text

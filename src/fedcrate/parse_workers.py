@@ -1,0 +1,125 @@
+"""Crates parsed to N-Triples in worker processes, for indexing thousands at once.
+
+The workers are plain `python -m fedcrate.parse_workers` processes fed over pipes, not a
+multiprocessing pool. multiprocessing's spawn and forkserver children re-run the caller's
+main script before they work, so a script that calls `CrateIndex(...).query(...)` at
+module level, without an `if __name__ == "__main__":` guard, would die in their bootstrap;
+fork is no option either, because the open store runs threads a forked child must not
+inherit. A worker reads one metadata path per line and answers each with a JSON header
+line (`{"graph": …, "error": …, "size": n}`) followed by n bytes of UTF-8 N-Triples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO
+
+__all__ = ["ParseResult", "WorkerFailed", "parse_in_workers"]
+
+ParseResult = tuple[str, str, str] | tuple[str, None, str]
+
+
+class WorkerFailed(Exception):
+    """A worker could not start, died or answered out of protocol."""
+
+
+def _serve(parse: Callable[[str], ParseResult], source: IO[bytes], sink: IO[bytes]) -> None:
+    for line in source:
+        path = line.decode("utf-8").rstrip("\n")
+        _, graph, text = parse(path)
+        body = text.encode("utf-8") if graph is not None else b""
+        header = {"graph": graph, "error": None if graph is not None else text, "size": len(body)}
+        sink.write(json.dumps(header).encode("utf-8") + b"\n")
+        sink.write(body)
+        sink.flush()
+
+
+class _Worker:
+    def __init__(self) -> None:
+        environment = dict(os.environ)
+        # The parent's import path, so a worker imports the same fedcrate as its parent.
+        environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "fedcrate.parse_workers"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=environment,
+            )
+        except OSError as exc:
+            raise WorkerFailed(f"cannot start a parse worker ({exc})") from None
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin: IO[bytes] = self.process.stdin
+        self.stdout: IO[bytes] = self.process.stdout
+
+    def send(self, paths: list[str]) -> None:
+        try:
+            self.stdin.write("".join(f"{p}\n" for p in paths).encode("utf-8"))
+            self.stdin.flush()
+        except OSError as exc:
+            raise WorkerFailed(f"parse worker {self.process.pid} is gone ({exc})") from None
+
+    def receive(self, path: str) -> ParseResult:
+        line = self.stdout.readline()
+        try:
+            header = json.loads(line)
+            body = self.stdout.read(header["size"]) if header["size"] else b""
+        except (ValueError, KeyError, TypeError) as exc:
+            code = self.process.poll()
+            raise WorkerFailed(
+                f"parse worker {self.process.pid} stopped answering (exit {code}, {exc})"
+            ) from None
+        if len(body) != header["size"]:
+            raise WorkerFailed(f"parse worker {self.process.pid} died mid-answer")
+        if header["graph"] is None:
+            return path, None, str(header["error"])
+        return path, str(header["graph"]), body.decode("utf-8")
+
+    def stop(self) -> None:
+        """Close its input (it exits), and kill it by PID if it does not within seconds."""
+        with contextlib.suppress(OSError):  # a dead worker's pipe is already broken
+            self.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.stdout.close()
+
+
+def parse_in_workers(paths: list[str], workers: int, window: int) -> Iterator[ParseResult]:
+    """Results for `paths`, in order, parsed by `workers` processes, `window` at a time.
+
+    Windows bound memory: a parsed 100-round crate is ~2.5 MB of N-Triples and loading is
+    slower than parsing, so results would otherwise pile up. Raises `WorkerFailed` (after
+    stopping every worker) when one fails; the results yielded before it are complete.
+    """
+    pool: list[_Worker] = []
+    try:
+        for _ in range(workers):
+            pool.append(_Worker())
+        for start in range(0, len(paths), window):
+            chunk = paths[start : start + window]
+            for number, worker in enumerate(pool):
+                worker.send(chunk[number :: len(pool)])
+            for offset, path in enumerate(chunk):
+                yield pool[offset % len(pool)].receive(path)
+    finally:
+        for worker in pool:
+            worker.stop()
+
+
+def main() -> None:
+    """Worker entry point: serve parse requests until standard input closes."""
+    from .query import _parse_job
+
+    _serve(_parse_job, sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()
