@@ -5,8 +5,9 @@ multiprocessing pool. multiprocessing's spawn and forkserver children re-run the
 main script before they work, so a script that calls `CrateIndex(...).query(...)` at
 module level, without an `if __name__ == "__main__":` guard, would die in their bootstrap;
 fork is no option either, because the open store runs threads a forked child must not
-inherit. A worker reads one metadata path per line and answers each with a JSON header
-line (`{"graph": …, "error": …, "size": n}`) followed by n bytes of UTF-8 N-Triples.
+inherit. A worker reads one JSON-encoded metadata path per line (a path may hold a
+newline) and answers each with a JSON header line (`{"graph": …, "error": …, "size": n}`)
+followed by n bytes of UTF-8 N-Triples.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -30,7 +32,7 @@ class WorkerFailed(Exception):
 
 def _serve(parse: Callable[[str], ParseResult], source: IO[bytes], sink: IO[bytes]) -> None:
     for line in source:
-        path = line.decode("utf-8").rstrip("\n")
+        path = json.loads(line)
         _, graph, text = parse(path)
         body = text.encode("utf-8") if graph is not None else b""
         header = {"graph": graph, "error": None if graph is not None else text, "size": len(body)}
@@ -44,14 +46,19 @@ class _Worker:
         environment = dict(os.environ)
         # The parent's import path, so a worker imports the same fedcrate as its parent.
         environment["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        # Its stderr goes to a file: a crashing worker's traceback belongs in the warning
+        # that reports it, not on the user's terminal.
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "fedcrate.parse_workers"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                stderr=self.errors,
                 env=environment,
             )
         except OSError as exc:
+            self.errors.close()
             raise WorkerFailed(f"cannot start a parse worker ({exc})") from None
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin: IO[bytes] = self.process.stdin
@@ -59,37 +66,51 @@ class _Worker:
 
     def send(self, paths: list[str]) -> None:
         try:
-            self.stdin.write("".join(f"{p}\n" for p in paths).encode("utf-8"))
+            self.stdin.write("".join(json.dumps(p) + "\n" for p in paths).encode("utf-8"))
             self.stdin.flush()
         except OSError as exc:
-            raise WorkerFailed(f"parse worker {self.process.pid} is gone ({exc})") from None
+            raise WorkerFailed(
+                f"parse worker {self.process.pid} is gone ({exc.strerror}){self._why()}"
+            ) from None
 
     def receive(self, path: str) -> ParseResult:
         line = self.stdout.readline()
         try:
             header = json.loads(line)
             body = self.stdout.read(header["size"]) if header["size"] else b""
-        except (ValueError, KeyError, TypeError) as exc:
-            code = self.process.poll()
+        except (ValueError, KeyError, TypeError):
             raise WorkerFailed(
-                f"parse worker {self.process.pid} stopped answering (exit {code}, {exc})"
+                f"parse worker {self.process.pid} stopped answering{self._why()}"
             ) from None
         if len(body) != header["size"]:
-            raise WorkerFailed(f"parse worker {self.process.pid} died mid-answer")
+            raise WorkerFailed(f"parse worker {self.process.pid} died mid-answer{self._why()}")
         if header["graph"] is None:
             return path, None, str(header["error"])
         return path, str(header["graph"]), body.decode("utf-8")
 
-    def stop(self) -> None:
-        """Close its input (it exits), and kill it by PID if it does not within seconds."""
+    def _why(self) -> str:
+        """Its exit code and the last line of its stderr, for the error message."""
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return ""
+        self.errors.seek(0)
+        lines = self.errors.read().decode("utf-8", "replace").strip().splitlines()
+        return f" (exit {code}{': ' + lines[-1] if lines else ''})"
+
+    def stop(self, *, finished: bool) -> None:
+        """Close its input so it exits; kill it by PID if it was cut short or does not exit."""
         with contextlib.suppress(OSError):  # a dead worker's pipe is already broken
             self.stdin.close()
+        if not finished:
+            self.process.kill()  # it may still be parsing paths nobody will read
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
         self.stdout.close()
+        self.errors.close()
 
 
 def parse_in_workers(paths: list[str], workers: int, window: int) -> Iterator[ParseResult]:
@@ -100,6 +121,7 @@ def parse_in_workers(paths: list[str], workers: int, window: int) -> Iterator[Pa
     stopping every worker) when one fails; the results yielded before it are complete.
     """
     pool: list[_Worker] = []
+    finished = False
     try:
         for _ in range(workers):
             pool.append(_Worker())
@@ -109,9 +131,10 @@ def parse_in_workers(paths: list[str], workers: int, window: int) -> Iterator[Pa
                 worker.send(chunk[number :: len(pool)])
             for offset, path in enumerate(chunk):
                 yield pool[offset % len(pool)].receive(path)
+        finished = True
     finally:
         for worker in pool:
-            worker.stop()
+            worker.stop(finished=finished)
 
 
 def main() -> None:

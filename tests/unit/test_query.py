@@ -663,3 +663,29 @@ def test_a_failing_parse_worker_falls_back_to_parsing_in_process(
         assert len(index.graphs()) == 3
         assert len(index.query("runs")) == 3
     assert "parsing crates in one process" in caplog.text
+    assert "(exit " in caplog.text  # the worker's exit code is in the warning
+
+
+def test_parse_workers_keep_crates_apart_whatever_their_paths(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folder names with a newline or non-ASCII letters must not shift answers between crates."""
+    import fedcrate.query
+
+    folder = tmp_path / "crates"
+    placed = {"a": "run a", "line\nbreak": "run b", "ünïcode": "run c"}
+    for name, run in placed.items():
+        shutil.copytree(corpus / run[-1], folder / name)
+    monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
+    with CrateIndex(folder, index=tmp_path / "index", workers=2) as index:
+        report = index.refresh()
+        assert len(report.added) == 3 and not report.errors
+        rows = index.query(
+            "SELECT ?g ?name WHERE { GRAPH ?g { ?run a <http://schema.org/CreateAction> ; "
+            "<http://schema.org/name> ?name } }"
+        )
+    expected = {}
+    for name, run in placed.items():
+        metadata = next((folder / name).rglob("ro-crate-metadata.json"))
+        expected[crate_base(json.loads(metadata.read_text("utf-8")), metadata)] = run
+    assert dict(rows.rows) == expected
