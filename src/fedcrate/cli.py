@@ -276,6 +276,8 @@ def sparql(
     with CrateIndex(crates, index=index) as crate_index:
         with fraction(err, "indexing crates") as progress:
             report = crate_index.refresh(progress)
+        for warning in report.warnings:
+            err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         for problem in report.errors:
             err.print(f"[bold red]error:[/] {escape(problem.message)}", highlight=False)
         result = crate_index.query(query, params)

@@ -93,6 +93,8 @@ class IndexReport:
     removed: list[Path] = field(default_factory=list)
     unchanged: int = 0
     errors: list[CrateProblem] = field(default_factory=list)
+    # Trouble that cost speed, not data (a parse worker that died); also logged.
+    warnings: list[str] = field(default_factory=list)
 
 
 def find_crates(folders: Iterable[Path]) -> list[Path]:
@@ -324,7 +326,7 @@ class CrateIndex:
         self.store.clear_graph(ox.DefaultGraph())
         self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
 
-    def _parsed(self, todo: list[str]) -> Iterable[ParseResult]:
+    def _parsed(self, todo: list[str], report: IndexReport) -> Iterable[ParseResult]:
         done = 0
         if len(todo) >= _PARALLEL_THRESHOLD and self.workers > 1:
             try:
@@ -334,7 +336,8 @@ class CrateIndex:
             except WorkerFailed as exc:
                 # A worker that cannot start or dies (killed for memory, say) costs speed,
                 # not the refresh: the rest is parsed in this process.
-                _LOG.warning("parsing crates in one process: %s", exc)
+                report.warnings.append(f"parsing crates in one process: {exc}")
+                _LOG.warning("%s", report.warnings[-1])
         for key in todo[done:]:
             yield _parse_job(key)
 
@@ -348,7 +351,7 @@ class CrateIndex:
         owners = {entry["graph"]: key for key, entry in manifest.items()}
         batch: list[tuple[str, str, str]] = []
         size = 0
-        for done, (key, graph, text) in enumerate(self._parsed(todo), start=1):
+        for done, (key, graph, text) in enumerate(self._parsed(todo, report), start=1):
             if self._progress is not None:
                 self._progress(done, len(todo))
             old = manifest.pop(key, None)
