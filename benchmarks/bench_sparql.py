@@ -2,7 +2,7 @@
 
 Generates N crates (100 rounds x 5 metrics each) with fedcrate's own writer, cached in a
 folder reused between runs (generation dominates otherwise), then times the embedded
-index (`fedcrate.query.CrateIndex`) and, on a slice of the corpus, the naive approach
+index (`fedcrate.index.CrateIndex`) and, on a slice of the corpus, the naive approach
 (rdflib `Dataset`, `parse(format="json-ld")` per crate with the context inlined, then
 `query`), side by side in one run.
 
@@ -169,7 +169,7 @@ def _report(results: dict[str, float], key: str, value: float) -> None:
 
 def _warm(index: object, name: str, repeats: int = 3) -> tuple[float, int]:
     """Median wall time of `repeats` runs of a named query after one warm-up, and its rows."""
-    from fedcrate.query import CrateIndex, load_named_query
+    from fedcrate.index import CrateIndex, load_named_query
 
     assert isinstance(index, CrateIndex)
     query = load_named_query(name)
@@ -189,7 +189,7 @@ def run(
     naive_memory_gb: float = 12.0,
     stages: int = 0,
 ) -> dict[str, float]:
-    from fedcrate.query import CrateIndex, load_named_query
+    from fedcrate.index import CrateIndex, load_named_query
 
     results: dict[str, float] = {}
     work = Path(tempfile.mkdtemp(prefix="fedcrate-bench-"))
@@ -235,7 +235,7 @@ def run(
 
 def _index_times(corpus: Path, crates: int, work: Path, results: dict[str, float]) -> None:
     """Cold index, no-change re-index and warm named queries on the first `crates` crates."""
-    from fedcrate.query import CrateIndex
+    from fedcrate.index import CrateIndex
 
     full = _subset(corpus, crates, work / f"crates-{crates}")
     started = time.perf_counter()
@@ -266,7 +266,7 @@ def stage_times(corpus: Path, count: int, folder: Path) -> dict[str, float]:
     import pyoxigraph as ox
 
     from fedcrate.crate import _load_document, crate_base
-    from fedcrate.crate_quads import crate_lines, fast_triples
+    from fedcrate.index.quads import crate_lines, fast_triples
 
     folder.mkdir(parents=True)
     store = ox.Store(str(folder / "store"))
@@ -340,8 +340,8 @@ def _naive(folder: Path, query: str) -> tuple[int, float]:
     from rdflib import Dataset, URIRef
 
     from fedcrate.crate import crate_base
-    from fedcrate.jsonld import bundled_context
-    from fedcrate.namespaces import register_arcp
+    from fedcrate.rdf.jsonld import bundled_context
+    from fedcrate.rdf.namespaces import register_arcp
 
     register_arcp()
     context = bundled_context()

@@ -1,14 +1,17 @@
-"""federated-learning runs as FAIR provenance.
+"""Federated-learning runs as FAIR provenance.
 
 capture (framework adapters) → `RunRecord` (plain facts) → `build_graph` (one rdflib
-Graph in schema.org + PROV-O + the FL vocabulary) → `write_crate` (RO-Crate 1.2).
+Graph in schema.org + PROV-O + the FL vocabulary) → `write_crate` (RO-Crate 1.2) →
+{`validate` (SHACL), `CrateIndex` (SPARQL), views, exports}.
 """
 
 from __future__ import annotations
 
-from .capture.flower import FLCrateTracker
-from .crate import WrittenCrate, read_crate, write_crate
-from .errors import (
+from fedcrate.capture.flower import FLCrateTracker
+from fedcrate.capture.metrics import MetricResolver
+from fedcrate.crate.reader import read_crate
+from fedcrate.crate.writer import WrittenCrate, write_crate
+from fedcrate.errors import (
     CrateWriteError,
     FedcrateError,
     InvalidORCID,
@@ -16,11 +19,13 @@ from .errors import (
     NotACrate,
     PyprojectError,
 )
-from .graph import build_graph
-from .metrics import MetricResolver
-from .record import RunRecord
+from fedcrate.index.store import CrateIndex
+from fedcrate.rdf.graph import build_graph
+from fedcrate.record.run import RunRecord
+from fedcrate.validate.shacl import validate
 
 __all__ = [
+    "CrateIndex",
     "CrateWriteError",
     "FLCrateTracker",
     "FedcrateError",
@@ -33,6 +38,7 @@ __all__ = [
     "WrittenCrate",
     "build_graph",
     "read_crate",
+    "validate",
     "write_crate",
 ]
 

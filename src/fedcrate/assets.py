@@ -1,24 +1,33 @@
-"""Data files shipped with fedcrate: SHACL shapes and the FL vocabulary.
+"""Every data file fedcrate ships, loaded from the installed package, each read once.
 
-They live at the repository root (`shapes/`, `vocab/`) and are packed into the wheel
-under `fedcrate/_assets/`; an editable install reads them from the checkout. Each file is
-parsed once per process.
+- `shapes/` and `vocab/` (SHACL shapes, the FL vocabulary) live at the repository root
+  and are packed into the wheel under `fedcrate/_assets/`; an editable install reads them
+  from the checkout.
+- `queries/*.rq` (the shipped SPARQL queries) and `data/` (the bundled JSON-LD context,
+  the preview's HTML and CSS) live inside the package.
+
+Modules ask here instead of opening package files themselves, so an installed wheel and a
+checkout behave the same, and a missing file is one clear error.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from rdflib import Graph
 
-__all__ = ["asset_dir", "vocabulary"]
+__all__ = ["asset_dir", "data_text", "query_texts", "vocabulary"]
 
 
 def asset_dir(name: str) -> Traversable:
-    """The shipped folder `name` (`shapes` or `vocab`), installed or from the checkout."""
+    """The shipped folder `name` (`shapes` or `vocab`), installed or from the checkout.
+
+    Raises:
+        FileNotFoundError: the installation lacks the folder (a broken install).
+    """
     packed = resources.files("fedcrate").joinpath("_assets", name)
     if packed.is_dir():
         return packed
@@ -29,6 +38,23 @@ def asset_dir(name: str) -> Traversable:
     raise FileNotFoundError(
         f"fedcrate's {name}/ folder is missing from this installation; reinstall fedcrate"
     )
+
+
+@cache
+def data_text(filename: str) -> str:
+    """A file of the package's `data/` folder (context, preview template and style)."""
+    return resources.files("fedcrate").joinpath("data", filename).read_text(encoding="utf-8")
+
+
+@cache
+def query_texts() -> dict[str, str]:
+    """Every shipped SPARQL query, name (file name without `.rq`) → text, sorted by name."""
+    folder = resources.files("fedcrate").joinpath("queries")
+    return {
+        entry.name[: -len(".rq")]: entry.read_text(encoding="utf-8")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".rq")
+    }
 
 
 @lru_cache(maxsize=1)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from fedcrate.fedn.runner import find_fedn, find_fedn_python
+from fedcrate.capture.fedn.runner import find_fedn, find_fedn_python
 
 PACKAGE = Path(__file__).resolve().parents[1] / "data" / "fedn-package"
 REPO = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
 from flwr.serverapp.strategy import FedAvg, Result
 
 from fedcrate import FLCrateTracker
-from fedcrate.redaction import REDACTED
+from fedcrate.record.redaction import REDACTED
 from tests.support.canaries import (
     ENVIRONMENT_CANARIES,
     canary,

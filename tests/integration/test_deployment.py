@@ -23,9 +23,10 @@ from typer.testing import CliRunner
 
 from fedcrate import read_crate
 from fedcrate.cli import app
-from fedcrate.demo.runner import APP_DIR, DemoError, DemoResult, run_app
-from fedcrate.journal import JOURNAL_PREFIX
-from fedcrate.namespaces import FL, SDO
+from fedcrate.crate.journal import JOURNAL_PREFIX
+from fedcrate.demo.runner import APP_DIR, DemoResult, run_app
+from fedcrate.errors import DemoError
+from fedcrate.rdf.namespaces import FL, SDO
 from tests.support.validator import assert_crate_valid
 
 pytestmark = pytest.mark.integration

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fedcrate.capture.fedn.crate_state import load_local_record
+from fedcrate.capture.fedn.runner import find_fedn
 from fedcrate.cli import app
 from fedcrate.crate import read_crate
-from fedcrate.fedn.crate_io import load_local_record
-from fedcrate.fedn.runner import find_fedn
-from fedcrate.namespaces import FL, PROV, SDO
+from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.validate import Level, validate
 from tests.integration.fedn_network import PACKAGE, use_fedn
 

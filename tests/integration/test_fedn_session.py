@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from fedcrate.cli import app
 from fedcrate.crate import read_crate
-from fedcrate.namespaces import FL, PROV, SDO
-from fedcrate.query import CrateIndex
+from fedcrate.index import CrateIndex
+from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.validate import Level, validate
 from tests.integration.fedn_network import FednNetwork, fedn_network, run_session, use_fedn
 

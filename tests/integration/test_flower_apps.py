@@ -14,7 +14,7 @@ from rdflib import RDF, Graph, Literal, URIRef
 
 from fedcrate import read_crate
 from fedcrate.demo.runner import DemoResult, run_app
-from fedcrate.namespaces import FL, SDO
+from fedcrate.rdf.namespaces import FL, SDO
 from tests.support.validator import assert_crate_valid
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from rdflib import Graph
 
 from fedcrate import read_crate
 from fedcrate.demo.runner import DemoResult
-from fedcrate.redaction import REDACTED
+from fedcrate.record.redaction import REDACTED
 
 from .conftest import DEMO_NODES, DEMO_ROUNDS
 

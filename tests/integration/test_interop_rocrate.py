@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from fedcrate import write_crate
 from fedcrate.cli import app
-from fedcrate.preview import PREVIEW_FILE
+from fedcrate.crate.zip import zip_crate
 from fedcrate.record import RunRecord, RunStatus, StrategyFacts
-from fedcrate.zipcrate import zip_crate
+from fedcrate.views.preview import PREVIEW_FILE
 from tests.support.validator import SCRIPT
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from fedcrate import read_crate, write_crate
 from fedcrate.cli import app
-from fedcrate.export_mlflow import IDENTIFIER_TAG, PATH_TAG, export_crates
+from fedcrate.export.mlflow import IDENTIFIER_TAG, PATH_TAG, export_crates
 from fedcrate.record import RunRecord, RunStatus
-from fedcrate.show import describe
+from fedcrate.views.model import describe
 from tests.conftest import STATO_ACCURACY
 
 mlflow = pytest.importorskip("mlflow", reason="mlflow is in the test extra; pip install -e .[test]")

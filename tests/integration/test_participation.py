@@ -24,7 +24,7 @@ from rdflib import Literal, URIRef
 
 from fedcrate import FLCrateTracker, read_crate
 from fedcrate.capture.deployment import node_id_digest
-from fedcrate.namespaces import FL
+from fedcrate.rdf.namespaces import FL
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from fedcrate import read_crate, write_crate
-from fedcrate.preview import PREVIEW_FILE
 from fedcrate.record import RunRecord, RunStatus
-from fedcrate.show import describe, format_value
+from fedcrate.views.model import describe, format_value
+from fedcrate.views.preview import PREVIEW_FILE
 
 pytestmark = pytest.mark.integration
 

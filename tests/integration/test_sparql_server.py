@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from fedcrate.named_queries import load_named_query, named_queries
-from fedcrate.query import CrateIndex
-from fedcrate.remote import Endpoints, push, remote_query
+from fedcrate.index import CrateIndex
+from fedcrate.index.queries import load_named_query, named_queries
+from fedcrate.index.remote import Endpoints, push, remote_query
 from tests.unit.test_query import _normalised, write_corpus
 
 pytestmark = pytest.mark.integration

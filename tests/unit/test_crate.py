@@ -16,7 +16,7 @@ from rdflib.compare import isomorphic
 
 from fedcrate.crate import read_crate, write_crate
 from fedcrate.errors import CrateWriteError, NotACrate
-from fedcrate.namespaces import FL, PROV, SDO, base_iri
+from fedcrate.rdf.namespaces import FL, PROV, SDO, base_iri
 from fedcrate.record import RunRecord, StrategyFacts
 
 

@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from fedcrate.assets import vocabulary
-from fedcrate.crate import read_crate
-from fedcrate.fedn.crate_io import (
+from fedcrate.capture.fedn.crate_state import (
     STATE_FILE,
     StagedCrate,
     load_local_record,
     update_local_crate,
 )
-from fedcrate.fedn.local import _error
-from fedcrate.fedn.package import FednProjectError, describe_package, read_project
-from fedcrate.graph import build_fedn_local_graph
-from fedcrate.namespaces import FL, PROV, SDO
+from fedcrate.capture.fedn.local import _error
+from fedcrate.capture.fedn.package import describe_package, read_project
+from fedcrate.errors import FednProjectError
+from fedcrate.crate import read_crate
+from fedcrate.rdf import build_fedn_local_graph
+from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.record import (
     FednEntryPoint,
     FednInvocation,

@@ -22,17 +22,17 @@ import pytest
 from rdflib import URIRef
 from typer.testing import CliRunner
 
-from fedcrate.cli import app
-from fedcrate.crate import read_crate, write_crate
-from fedcrate.fedn.session import (
+from fedcrate.capture.fedn.session import (
     FednSessionError,
     parse_api_address,
     read_session,
     record_session,
     session_record,
 )
-from fedcrate.namespaces import FL, PROV, SDO
-from fedcrate.query import CrateIndex
+from fedcrate.cli import app
+from fedcrate.crate import read_crate, write_crate
+from fedcrate.index import CrateIndex
+from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.record import DatasetRef, RunStatus, Side
 from fedcrate.validate import Level, validate
 

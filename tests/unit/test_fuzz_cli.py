@@ -6,7 +6,7 @@ garbage — and for folders without one, the commands answer with one clear erro
 1 (the data is wrong) or 2 (unusable input): never a traceback, and never a network request
 (crates are read offline; an unknown context is refused, not fetched).
 
-The commands run through typer's CliRunner with `fedcrate.cli.main`'s mapping of library
+The commands run through typer's CliRunner with `fedcrate.cli.main.main`'s mapping of library
 errors (FedcrateError → one line, its exit code), and once through the console script.
 """
 
@@ -77,7 +77,7 @@ class Outcome:
 
 
 def invoke(args: list[str]) -> Outcome:
-    """Run the CLI as `fedcrate.cli.main` does and check the error contract."""
+    """Run the CLI as `fedcrate.cli.main.main` does and check the error contract."""
     result = runner.invoke(app, args)
     exception = result.exception
     output = result.output

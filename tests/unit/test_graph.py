@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from rdflib import RDF, Graph, Literal, URIRef
 
-from fedcrate.graph import build_graph
-from fedcrate.namespaces import FL, PROV, SDO, base_iri
+from fedcrate.rdf.graph import build_graph
+from fedcrate.rdf.namespaces import FL, PROV, SDO, base_iri
 from fedcrate.record import RunRecord, RunStatus
 
 PREFIXES = """

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
+from fedcrate.capture.metrics import BUILTIN_METRIC_IRIS, MetricResolver
 from fedcrate.errors import MetricIRIError
-from fedcrate.metrics import BUILTIN_METRIC_IRIS, MetricResolver, shorten_iri
+from fedcrate.record.vocabularies import shorten_iri
 
 STATO_ACCURACY = "http://purl.obolibrary.org/obo/STATO_0000415"
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from fedcrate.errors import InvalidORCID
-from fedcrate.people import normalize_orcid, orcid_check_digit, parse_license, parse_person
 from fedcrate.record import License, Organization, Person
+from fedcrate.record.normalize import (
+    normalize_orcid,
+    orcid_check_digit,
+    parse_license,
+    parse_person,
+)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 from rdflib.compare import isomorphic
 
 from fedcrate import read_crate, write_crate
-from fedcrate.preview import PREVIEW_FILE, render_preview
 from fedcrate.record import Parameter, RunRecord, RunStatus
+from fedcrate.views.preview import PREVIEW_FILE, render_preview
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 VOID = {"meta", "link", "br", "img", "input", "hr", "circle", "line", "polyline"}

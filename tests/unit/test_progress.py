@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from fedcrate.progress import counter, demo_log, fraction
-from fedcrate.query import CrateIndex
+from fedcrate.cli.progress import counter, demo_log, fraction
+from fedcrate.index import CrateIndex
 
 
 def _console(terminal: bool) -> tuple[Console, io.StringIO]:

@@ -32,17 +32,10 @@ from rdflib.compare import isomorphic
 
 from fedcrate import FLCrateTracker
 from fedcrate.crate import WrittenCrate, read_crate, write_crate
-from fedcrate.graph import build_graph
-from fedcrate.record import (
-    Metric,
-    Parameter,
-    ParameterValue,
-    RoundObservation,
-    RunRecord,
-    Side,
-    StrategyFacts,
-)
-from fedcrate.redaction import REDACTED
+from fedcrate.rdf.graph import build_graph
+from fedcrate.record import Metric, Parameter, RoundObservation, RunRecord, Side, StrategyFacts
+from fedcrate.record.redaction import REDACTED
+from fedcrate.record.run import ParameterValue
 from fedcrate.validate import validate
 from tests.conftest import make_record
 

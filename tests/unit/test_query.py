@@ -23,19 +23,20 @@ from rdflib.query import ResultRow
 
 from fedcrate import read_crate, write_crate
 from fedcrate.crate import crate_base
-from fedcrate.crate_quads import (
+from fedcrate.errors import QueryError
+from fedcrate.index import CrateIndex, find_crates
+from fedcrate.index.quads import (
     alignment,
     crate_lines,
+    crate_nquads,
     fallback_lines,
     fast_triples,
     nt_iri,
     nt_literal,
 )
-from fedcrate.errors import QueryError
-from fedcrate.named_queries import load_named_query, named_queries
-from fedcrate.query import CrateIndex, crate_nquads, find_crates
+from fedcrate.index.queries import load_named_query, named_queries
+from fedcrate.index.results import QueryResult, python_value
 from fedcrate.record import Parameter, RunStatus, StrategyFacts
-from fedcrate.results import QueryResult, python_value
 from tests.conftest import make_record
 
 UUID = "1b4c5f2e-0000-4000-8000-00000000000{}"
@@ -505,7 +506,7 @@ def test_incremental_reindex_add_change_delete(tmp_path: Path) -> None:
 def test_a_batch_the_store_rejects_is_loaded_crate_by_crate(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fedcrate.query
+    import fedcrate.index.quads
 
     def broken_for_b(metadata: Path) -> tuple[str, str]:
         graph, text = crate_nquads(metadata)
@@ -515,7 +516,7 @@ def test_a_batch_the_store_rejects_is_loaded_crate_by_crate(
             else (graph, text)
         )
 
-    monkeypatch.setattr(fedcrate.query, "crate_nquads", broken_for_b)
+    monkeypatch.setattr(fedcrate.index.quads, "crate_nquads", broken_for_b)
     with CrateIndex(corpus, index=tmp_path / "index") as crate_index:
         report = crate_index.refresh()
         assert [e.path.parent.parent.name for e in report.errors] == ["b"]
@@ -602,11 +603,11 @@ def test_to_dataframe(index: CrateIndex) -> None:
 def test_parallel_parsing_gives_the_same_index(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fedcrate.query
+    import fedcrate.index.store
 
-    monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
-    monkeypatch.setattr(fedcrate.query, "_WINDOW", 2)
-    monkeypatch.setattr(fedcrate.query, "_OPTIMIZE_AFTER", 2)  # and compacted after
+    monkeypatch.setattr(fedcrate.index.store, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(fedcrate.index.store, "_WINDOW", 2)
+    monkeypatch.setattr(fedcrate.index.store, "_OPTIMIZE_AFTER", 2)  # and compacted after
     with CrateIndex(corpus, index=tmp_path / "parallel", workers=2) as parallel:
         report = parallel.refresh()
         assert len(report.added) == 3 and not report.errors
@@ -619,7 +620,7 @@ def test_a_script_without_a_main_guard_indexes_in_parallel(corpus: Path, tmp_pat
     """Workers must not re-run the caller's script (spawn would, and die in its bootstrap)."""
     script = tmp_path / "unguarded.py"
     script.write_text(
-        "import fedcrate.query as q\n"
+        "import fedcrate.index.store as q\n"
         "q._PARALLEL_THRESHOLD = 2\n"
         f"index = q.CrateIndex({str(corpus)!r}, index={str(tmp_path / 'index')!r}, workers=2)\n"
         "report = index.refresh()\n"
@@ -644,17 +645,17 @@ def test_a_failing_parse_worker_falls_back_to_parsing_in_process(
     answers: int,
 ) -> None:
     """Injected fault: workers that exit at once, or after answering one crate."""
-    import fedcrate.query
+    import fedcrate.index.store
 
     dying = tmp_path / "dying-python"
     dying.write_text(
-        f'#!/bin/sh\nhead -n {answers} | "{sys.executable}" -m fedcrate.parse_workers\n'
+        f'#!/bin/sh\nhead -n {answers} | "{sys.executable}" -m fedcrate.index.workers\n'
         if answers
         else "#!/bin/sh\nexit 3\n",
         encoding="utf-8",
     )
     dying.chmod(0o755)
-    monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(fedcrate.index.store, "_PARALLEL_THRESHOLD", 2)
     monkeypatch.setattr(sys, "executable", str(dying))
     with CrateIndex(corpus, index=tmp_path / "index", workers=2) as index:
         report = index.refresh()
@@ -672,13 +673,13 @@ def test_parse_workers_keep_crates_apart_whatever_their_paths(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Folder names with a newline or non-ASCII letters must not shift answers between crates."""
-    import fedcrate.query
+    import fedcrate.index.store
 
     folder = tmp_path / "crates"
     placed = {"a": "run a", "line\nbreak": "run b", "ünïcode": "run c"}
     for name, run in placed.items():
         shutil.copytree(corpus / run[-1], folder / name)
-    monkeypatch.setattr(fedcrate.query, "_PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(fedcrate.index.store, "_PARALLEL_THRESHOLD", 2)
     with CrateIndex(folder, index=tmp_path / "index", workers=2) as index:
         report = index.refresh()
         # Parsed by the workers (no fallback), so their path protocol is what is tested.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedcrate.redaction import REDACTED, redact_home, redact_parameter
+from fedcrate.record.redaction import REDACTED, redact_home, redact_parameter
 
 
 @pytest.mark.parametrize(

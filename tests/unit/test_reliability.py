@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 from fedcrate import FLCrateTracker, read_crate
 from fedcrate.cli import app
-from fedcrate.journal import INTERRUPTED, JOURNAL_PREFIX
-from fedcrate.namespaces import FL, SDO
+from fedcrate.crate.journal import INTERRUPTED, JOURNAL_PREFIX
+from fedcrate.rdf.namespaces import FL, SDO
 from fedcrate.record import Side
 
 SERVER = Side.SERVER_EVALUATE
@@ -147,12 +147,12 @@ def test_a_torn_last_journal_line_is_skipped(tmp_path: Path) -> None:
 def test_a_bug_in_fedcrate_never_touches_training(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import fedcrate.crate
+    import fedcrate.crate.writer
 
     def broken_build(record: object) -> object:
         raise RuntimeError("injected bug in the graph builder")
 
-    monkeypatch.setattr(fedcrate.crate, "build_graph", broken_build)
+    monkeypatch.setattr(fedcrate.crate.writer, "build_graph", broken_build)
     out = tmp_path / "out"
     arrays = ArrayRecord([np.arange(4.0)])
     with FLCrateTracker(_context(), FedAvg(), output_dir=out) as tracker:
@@ -244,12 +244,12 @@ def test_two_processes_writing_to_one_folder_both_get_complete_crates(tmp_path: 
 def test_a_crash_while_writing_leaves_nothing_that_looks_like_a_crate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fedcrate.crate
+    import fedcrate.crate.writer
 
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fedcrate.crate, "_write_preview", crash)
+    monkeypatch.setattr(fedcrate.crate.writer, "_write_preview", crash)
     out = tmp_path / "out"
     with FLCrateTracker(_context(), FedAvg(), output_dir=out) as tracker:
         tracker.observe(1, SERVER, {"loss": 0.2})

@@ -1,4 +1,4 @@
-"""`fedcrate show` and `fedcrate.show.describe`: the facts a person reads first, from the graph."""
+"""`fedcrate show` and `fedcrate.views.model.describe`: the facts a person reads first, from the graph."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from fedcrate import write_crate
 from fedcrate.cli import app
-from fedcrate.namespaces import FL
+from fedcrate.rdf.namespaces import FL
 from fedcrate.record import RunRecord, RunStatus
-from fedcrate.show import describe, format_value, render_terminal, sparkline
+from fedcrate.views.model import describe, format_value, sparkline
+from fedcrate.views.terminal import render_terminal
 from tests.conftest import STATO_ACCURACY
 
 runner = CliRunner()

@@ -17,8 +17,8 @@ from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
 from flwr.serverapp.strategy import FedAvg, FedProx, Result
 
 from fedcrate import FLCrateTracker, read_crate
-from fedcrate.redaction import REDACTED
-from fedcrate.summary import summarize
+from fedcrate.cli.summary import summarize
+from fedcrate.record.redaction import REDACTED
 
 PYPROJECT = """
 [project]

@@ -16,7 +16,8 @@ from fedcrate import write_crate
 from fedcrate.cli import app
 from fedcrate.errors import NotACrate
 from fedcrate.record import RunRecord, RunStatus, StrategyFacts
-from fedcrate.validate import SH, Level, shapes_graph, validate
+from fedcrate.validate import Level, shapes_graph, validate
+from fedcrate.validate.shacl import SH
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "crates"
 INVALID = sorted(p for p in (CORPUS / "invalid").iterdir() if p.is_dir())

@@ -8,8 +8,8 @@ import owlrl
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
 from fedcrate.assets import vocabulary
-from fedcrate.graph import build_graph
-from fedcrate.namespaces import FL, PROV
+from fedcrate.rdf.graph import build_graph
+from fedcrate.rdf.namespaces import FL, PROV
 from fedcrate.record import RunRecord
 
 PROV_ONLY_QUERY = """

@@ -23,7 +23,7 @@ import logging
 import sys
 from typing import Any
 
-from ..record import FederationFacts
+from fedcrate.record.run import FederationFacts
 
 __all__ = ["federation_facts", "node_id_digest"]
 

@@ -14,7 +14,7 @@ from importlib import metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from ..record import SoftwareFacts
+from fedcrate.record.run import SoftwareFacts
 
 __all__ = ["INFRASTRUCTURE", "KNOWN_SOFTWARE", "declared_software", "installed_version"]
 

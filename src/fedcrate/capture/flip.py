@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..record import DatasetRef
+from fedcrate.record.run import DatasetRef
 
 __all__ = ["FLIP_KEYS", "FlipFacts", "flip_facts"]
 

@@ -26,14 +26,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from ..app_project import find_pyproject, load_pyproject
-from ..crate import WrittenCrate, write_crate
-from ..errors import FedcrateError
-from ..journal import Journal
-from ..metrics import MetricResolver
-from ..people import parse_license, parse_person
-from ..record import (
-    DatasetRef,
+from fedcrate.capture.deployment import federation_facts
+from fedcrate.capture.environment import declared_software, installed_version
+from fedcrate.capture.flip import flip_facts
+from fedcrate.capture.metrics import MetricResolver
+from fedcrate.capture.participation import ParticipationRecorder
+from fedcrate.capture.pyproject import find_pyproject, load_pyproject
+from fedcrate.capture.signals import RunTerminated, SigtermGuard
+from fedcrate.crate.journal import Journal
+from fedcrate.crate.writer import WrittenCrate, write_crate
+from fedcrate.errors import FedcrateError
+from fedcrate.record.normalize import DatasetSpec, parse_datasets, parse_license, parse_person
+from fedcrate.record.redaction import redact_parameter, scrub_text
+from fedcrate.record.run import (
     FederationFacts,
     Parameter,
     RoundObservation,
@@ -44,12 +49,6 @@ from ..record import (
     StrategyFacts,
     utc_now,
 )
-from ..redaction import redact_parameter, scrub_text, strip_url_credentials
-from .deployment import federation_facts
-from .environment import declared_software, installed_version
-from .flip import flip_facts
-from .participation import ParticipationRecorder
-from .signals import RunTerminated, SigtermGuard
 
 __all__ = ["FLCrateTracker", "caller_file", "default_output_root", "resolve_output_dir"]
 
@@ -174,7 +173,7 @@ class FLCrateTracker:
         agent: Any = None,
         *,
         grid: Any = None,
-        datasets: Iterable[DatasetRef | Mapping[str, str] | str] = (),
+        datasets: Iterable[DatasetSpec] = (),
         save_arrays: bool = True,
         track_participation: bool = True,
         record_site_names: bool = False,
@@ -256,27 +255,8 @@ class FLCrateTracker:
                     setattr(self.record, role, parse_person(kept, role=role))
         self.record.license = parse_license(license_)
 
-    def _capture_datasets(self, datasets: Iterable[DatasetRef | Mapping[str, str] | str]) -> None:
-        for spec in datasets:
-            if isinstance(spec, DatasetRef):
-                ref = spec
-            elif isinstance(spec, str):
-                ref = DatasetRef(name=spec, url=spec if "://" in spec else None)
-            else:
-                ref = DatasetRef(
-                    name=str(spec.get("name") or spec.get("url") or spec.get("id")),
-                    url=spec.get("url") or spec.get("id"),
-                    description=spec.get("description"),
-                    license=spec.get("license"),
-                )
-            # A URL's login must not become the dataset's public @id.
-            clean_name, clean_url = strip_url_credentials(ref.name), None
-            if ref.url:
-                clean_url = strip_url_credentials(ref.url)
-            if clean_url != ref.url or clean_name != ref.name:
-                logger.warning("credentials removed from the URL of dataset %r", clean_name)
-                ref = replace(ref, name=clean_name, url=clean_url)
-            self.record.datasets.append(ref)
+    def _capture_datasets(self, datasets: Iterable[DatasetSpec]) -> None:
+        self.record.datasets.extend(parse_datasets(datasets))
 
     def _capture_pyproject(self) -> None:
         flwr_version = installed_version("flwr")

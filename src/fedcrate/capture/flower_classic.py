@@ -25,9 +25,9 @@ from typing import Any
 from flwr.server import Server, ServerAppComponents
 from flwr.server.client_manager import SimpleClientManager
 
-from ..app_project import find_pyproject
-from ..record import Side
-from .flower import FLCrateTracker, caller_file
+from fedcrate.capture.flower import FLCrateTracker, caller_file
+from fedcrate.capture.pyproject import find_pyproject
+from fedcrate.record.run import Side
 
 __all__ = ["TrackedServer", "record_history", "tracked_components"]
 

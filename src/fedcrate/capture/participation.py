@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..record import RoundParticipation, Side
+from fedcrate.record.run import RoundParticipation, Side
 
 __all__ = ["ParticipationRecorder"]
 

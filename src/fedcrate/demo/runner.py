@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import IO
 
 from fedcrate.demo._procs import ProcessGroupTracker, stop_popen
+from fedcrate.errors import DemoError
 
 APP_DIR = Path(__file__).resolve().parent / "app"
 CRATE_METADATA = "ro-crate-metadata.json"
@@ -53,10 +54,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _RUN_ID = re.compile(r"Successfully started run (\d+)")
 
 Logger = Callable[[str], None]
-
-
-class DemoError(RuntimeError):
-    """The demo could not produce a crate; the message carries Flower's output tail."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,202 @@
+"""The commands about runs and crates: `demo`, `validate`, `verify`, `recover`.
+
+Each parses its options and calls one library function; a `FedcrateError` it raises
+becomes one line and its exit code in `cli.app`'s handler.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from fedcrate.cli.console import err, fail, out
+from fedcrate.record.vocabularies import shorten_iri
+from fedcrate.validate import Level
+
+__all__ = ["register"]
+
+
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the crate.")] = Path(
+        "fedcrate-demo"
+    ),
+    rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 3,
+    nodes: Annotated[int, typer.Option(min=2, help="Simulated SuperNodes.")] = 2,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the path.")] = False,
+    no_preview: Annotated[
+        bool, typer.Option("--no-preview", help="Leave out ro-crate-preview.html.")
+    ] = False,
+) -> None:
+    """Run the bundled Flower app (FedAvg on scikit-learn's digits) and record it."""
+    try:
+        from fedcrate.demo.runner import run_demo
+    except ImportError as exc:
+        raise fail(
+            f"the demo needs Flower and scikit-learn ({exc.name} is missing); "
+            "install them with: pip install 'fedcrate[demo]'",
+            2,
+        ) from None
+    from fedcrate.cli.progress import demo_log
+
+    try:
+        with demo_log(err, rounds=rounds, quiet=quiet) as log:
+            result = run_demo(
+                out_dir,
+                rounds=rounds,
+                nodes=nodes,
+                timeout=timeout,
+                log=log,
+                preview=not no_preview,
+            )
+    except OSError as exc:
+        raise fail(str(exc), 2) from None
+    if quiet:
+        out.print(str(result.crate_dir), highlight=False)
+        return
+    _print_summary(result.crate_dir)
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+def validate(
+    crates: Annotated[
+        list[Path], typer.Argument(help="Crate folders or ro-crate-metadata.json files.")
+    ],
+    level: Annotated[
+        Level, typer.Option(help="Strictest level to report: must, should or may.")
+    ] = Level.SHOULD,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text, json, or junit (JUnit XML) for CI.")
+    ] = OutputFormat.text,
+    no_inference: Annotated[
+        bool, typer.Option("--no-inference", help="Skip the schema.org/PROV-O RDFS closure.")
+    ] = False,
+) -> None:
+    """Check crates against the FL profile's SHACL shapes (exit 0 valid, 1 invalid, 2 unusable)."""
+    from fedcrate.errors import NotACrate
+    from fedcrate.validate.reports import Outcome, render_json, render_junit, render_text
+    from fedcrate.validate.shacl import validate as validate_crate
+
+    outcomes: list[Outcome] = []
+    for crate in crates:
+        try:
+            report = validate_crate(crate, level=level, inference=not no_inference)
+            outcomes.append(Outcome(str(crate), report=report))
+        except NotACrate as exc:
+            outcomes.append(Outcome(str(crate), error=str(exc)))
+    if output_format is OutputFormat.json:
+        print(render_json(outcomes))
+    elif output_format is OutputFormat.junit:
+        print(render_junit(outcomes))
+    else:
+        render_text(outcomes, out)
+    if any(o.report is None for o in outcomes):
+        raise typer.Exit(2)
+    if any(o.report is not None and not o.report.conforms for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _print_summary(crate_dir: Path) -> None:
+    from fedcrate.cli.summary import summarize
+    from fedcrate.crate.reader import read_crate
+
+    runs = summarize(read_crate(crate_dir))
+    out.print(f"[bold]RO-Crate[/] {crate_dir}", highlight=False)
+    for run in runs:
+        out.print(
+            f"[bold]{run.name}[/]: {run.status}, strategy {run.strategy or '?'}, "
+            f"{run.rounds or '?'} rounds, {run.nodes or '?'} nodes",
+            highlight=False,
+        )
+        table = Table("side", "metric", "value", "propertyID", title="final metrics")
+        for metric in run.final_metrics:
+            table.add_row(
+                metric.side,
+                metric.metric,
+                _short_number(metric.value),
+                shorten_iri(metric.property_id),
+            )
+        out.print(table)
+
+
+def _short_number(text: str) -> str:
+    try:
+        return f"{float(text):.4g}"
+    except ValueError:
+        return text
+
+
+def verify(
+    crates: Annotated[list[Path], typer.Argument(help="Crate folders to check.")],
+) -> None:
+    """Re-check every payload file's size and sha256 (exit 0 intact, 1 mismatch, 2 unusable)."""
+    from fedcrate.crate.verify import verify_crate
+
+    mismatched = False
+    for crate in crates:
+        report = verify_crate(crate)
+        for check in report.checks:
+            if check.problem is None:
+                out.print(
+                    f"ok        {crate}: {check.entity}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+            else:
+                mismatched = True
+                out.print(
+                    f"MISMATCH  {crate}: {check.problem}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+        if not report.checks:
+            out.print(
+                f"{crate}: records no file checksums", highlight=False, markup=False, soft_wrap=True
+            )
+    if mismatched:
+        raise typer.Exit(1)
+
+
+def recover(
+    folder: Annotated[Path, typer.Argument(help="The tracker's output_dir.")],
+    no_preview: Annotated[
+        bool, typer.Option("--no-preview", help="Leave out ro-crate-preview.html.")
+    ] = False,
+) -> None:
+    """Write crates for runs that were killed before they closed their tracker (from journals)."""
+    from fedcrate.crate.recovery import recover_runs
+
+    report = recover_runs(folder, preview=not no_preview)
+    for journal, written in report.recovered:
+        out.print(
+            f"recovered {journal.name} → {written.path}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    for problem in report.problems:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
+    if not report.recovered and not report.problems:
+        out.print(
+            f"{folder}: no run journals to recover", highlight=False, markup=False, soft_wrap=True
+        )
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `fedcrate` app."""
+    for command in (demo, validate, verify, recover):
+        app.command()(command)

@@ -1,0 +1,57 @@
+"""The `fedcrate` command: the app, its command groups, and the one error handler.
+
+Exit codes: 0 ok, 1 the data is wrong (e.g. a crate fails a check), 2 the input is
+unusable (missing file, bad option, environment problem). Every `FedcrateError` a command
+raises, in any group, is turned into one line on stderr and its `exit_code` here, so
+commands call the library and need no error mapping of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from fedcrate.cli import commands, fedn, query, view
+from fedcrate.cli.console import fail
+from fedcrate.errors import FedcrateError
+
+__all__ = ["app", "main"]
+
+
+class _HandledGroup(TyperGroup):
+    """The root group: library errors of any subcommand become a message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FedcrateError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+
+
+app = typer.Typer(
+    name="fedcrate",
+    cls=_HandledGroup,
+    help="Record federated-learning runs as FAIR provenance (RO-Crate 1.2, PROV-O, SPARQL).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Record federated-learning runs as FAIR provenance."""
+
+
+commands.register(app)
+query.register(app)
+view.register(app)
+app.add_typer(fedn.fedn_app, name="fedn")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

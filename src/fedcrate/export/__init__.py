@@ -1,0 +1,1 @@
+"""Crates copied into other tools: `mlflow` (one MLflow run per crate)."""
