@@ -19,6 +19,8 @@ from pathlib import Path
 
 from rdflib import Graph
 
+from fedcrate.errors import BrokenInstallation
+
 __all__ = ["asset_dir", "data_text", "query_texts", "vocabulary"]
 
 
@@ -26,7 +28,7 @@ def asset_dir(name: str) -> Traversable:
     """The shipped folder `name` (`shapes` or `vocab`), installed or from the checkout.
 
     Raises:
-        FileNotFoundError: the installation lacks the folder (a broken install).
+        BrokenInstallation: the installation lacks the folder.
     """
     packed = resources.files("fedcrate").joinpath("_assets", name)
     if packed.is_dir():
@@ -35,8 +37,9 @@ def asset_dir(name: str) -> Traversable:
     checkout = Path(str(resources.files("fedcrate"))).parents[1] / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(
-        f"fedcrate's {name}/ folder is missing from this installation; reinstall fedcrate"
+    raise BrokenInstallation(
+        f"fedcrate's {name}/ folder is missing from this installation; "
+        "reinstall fedcrate (pip install --force-reinstall fedcrate)"
     )
 
 

@@ -10,6 +10,7 @@ exception it refines (`ValueError`, `OSError`, …), so older `except` clauses s
 from __future__ import annotations
 
 __all__ = [
+    "BrokenInstallation",
     "CrateWriteError",
     "DemoError",
     "EndpointError",
@@ -95,6 +96,10 @@ class FednNotFound(FedcrateError):
 
 class FednSessionError(FedcrateError):
     """A FEDn session cannot be read or is not finished."""
+
+
+class BrokenInstallation(FedcrateError, FileNotFoundError):
+    """A data file fedcrate ships (shapes, vocabulary, queries) is missing: reinstall."""
 
 
 class MlflowMissing(FedcrateError, ImportError):

@@ -2,7 +2,7 @@
 
 One builder base for all crate kinds: the metadata descriptor, the root with its
 profiles, licence and author, people, software, settings, metric identity and payload
-files. `rdf.graph` (a run of any framework) and `rdf.fedn` (FEDn's own crates) extend
+files. `rdf.graph` (a run of any framework) and the framework modules under `rdf/` extend
 it, so a fix to how a person or a licence is stated reaches every crate at once.
 """
 

@@ -7,8 +7,8 @@ Everything is an IRI under the crate's base: no blank nodes, so reading a writte
 back yields an isomorphic graph and entities can be addressed from SPARQL.
 
 This module knows no framework: a framework whose records extend `RunRecord` with facts
-of their own registers a builder subclass for them (`register_builder`), as `rdf.fedn`
-does for FEDn sessions.
+of their own registers a builder subclass for them (`register_builder`) from its own
+module under `rdf/`.
 """
 
 from __future__ import annotations

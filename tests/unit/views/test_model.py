@@ -1,4 +1,4 @@
-"""`fedcrate show` and `fedcrate.views.model.describe`: the facts a person reads first, from the graph."""
+"""`fedcrate show` and `views.model.describe`: the facts a person reads first, from the graph."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from fedcrate.cli.progress import counter, demo_log, fraction
 from fedcrate.index import CrateIndex
+from tests.support.paths import DATA
 
 
 def _console(terminal: bool) -> tuple[Console, io.StringIO]:
@@ -65,7 +66,7 @@ def test_indexing_bar_only_on_a_terminal_fed_by_the_index(tmp_path: Path) -> Non
         assert progress is None
     assert stream.getvalue() == ""
 
-    corpus = Path(__file__).resolve().parents[1] / "data" / "crates" / "valid"
+    corpus = DATA / "crates" / "valid"
     seen: list[tuple[int, int]] = []
     with CrateIndex(corpus, index=tmp_path / "index") as index:
         index.refresh(lambda done, total: seen.append((done, total)))

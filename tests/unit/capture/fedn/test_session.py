@@ -35,8 +35,9 @@ from fedcrate.index import CrateIndex
 from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.record import DatasetRef, RunStatus, Side
 from fedcrate.validate import Level, validate
+from tests.support.paths import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = DATA
 RECORDED = DATA / "fedn-session" / "recorded-session.json"
 FLOWER_CRATE = DATA / "crates" / "valid" / "completed"
 STATO_R2 = "http://purl.obolibrary.org/obo/STATO_0000564"
@@ -295,3 +296,26 @@ def test_reader_failure_is_one_clear_error(
     with pytest.raises(FednSessionError, match="refused") as caught:
         read_session("127.0.0.1:9", "s-1", token=TOKEN)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "https://alice:s3cret-canary@data.example.org/cohort.csv",
+        {"name": "cohort", "url": "https://alice:s3cret-canary@data.example.org/cohort.csv"},
+        DatasetRef(
+            "https://alice:s3cret-canary@data.example.org/cohort.csv",
+            url="https://alice:s3cret-canary@data.example.org/cohort.csv",
+        ),
+    ],
+    ids=["url", "dict", "DatasetRef as `fedcrate fedn session --dataset` built it"],
+)
+def test_a_dataset_url_never_publishes_its_login(
+    dump: dict[str, Any], tmp_path: Path, given: Any
+) -> None:
+    record = session_record(dump, datasets=[given])
+    written = write_crate(record, tmp_path, preview=False)
+    text = (written.path / "ro-crate-metadata.json").read_text()
+    assert "s3cret-canary" not in text and "alice" not in text
+    graph = read_crate(written.path)
+    assert URIRef("https://data.example.org/cohort.csv") in set(graph.subjects())

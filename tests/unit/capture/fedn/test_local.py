@@ -20,8 +20,8 @@ from fedcrate.capture.fedn.crate_state import (
 )
 from fedcrate.capture.fedn.local import _error
 from fedcrate.capture.fedn.package import describe_package, read_project
-from fedcrate.errors import FednProjectError
 from fedcrate.crate import read_crate
+from fedcrate.errors import FednProjectError
 from fedcrate.rdf import build_fedn_local_graph
 from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.record import (
@@ -34,8 +34,10 @@ from fedcrate.record import (
     Person,
 )
 from fedcrate.validate import Level, validate
+from fedcrate.views.preview import PREVIEW_FILE
+from tests.support.paths import DATA
 
-PACKAGE = Path(__file__).resolve().parents[1] / "data" / "fedn-package"
+PACKAGE = DATA / "fedn-package"
 START = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone.utc)
 TRAIN = FednEntryPoint("train", "python train.py")
 
@@ -175,3 +177,21 @@ def test_local_graph_mints_only_vocabulary_terms(tmp_path: Path) -> None:
     minted = {t for triple in graph for t in triple if str(t).startswith(str(FL))}
     assert FL.EntryPointRun in minted and FL.exitCode in minted
     assert minted - set(vocabulary().subjects()) == set()
+
+
+def test_package_and_local_run_crates_have_a_preview_like_every_crate(tmp_path: Path) -> None:
+    """FEDn's crates go through the one crate writer, which writes the preview page."""
+    seed = tmp_path / "seed.npz"
+    seed.write_bytes(b"seed")
+    crate = tmp_path / "crate"
+    with update_local_crate(crate, _record()) as staged:
+        staged.record.invocations.append(_invocation(staged, 1, seed, None))
+    run_text = "Local run of the FEDn entry point"
+    assert (crate / PREVIEW_FILE).read_text().count(run_text) == 1
+    with update_local_crate(crate, _record()) as staged:
+        staged.record.invocations.append(_invocation(staged, 2, seed, None))
+    # Rebuilt from the new graph, not carried over from the previous crate.
+    assert (crate / PREVIEW_FILE).read_text().count(run_text) == 2
+    assert PREVIEW_FILE not in {str(o) for o in read_crate(crate).objects(None, SDO.hasPart)}, (
+        "RO-Crate 1.2: the preview is not part of the payload"
+    )

@@ -27,10 +27,10 @@ from fedcrate.cli import app
 from fedcrate.crate.journal import INTERRUPTED, JOURNAL_PREFIX
 from fedcrate.rdf.namespaces import FL, SDO
 from fedcrate.record import Side
+from tests.support.paths import REPO
 
 SERVER = Side.SERVER_EVALUATE
 
-REPO = Path(__file__).resolve().parents[2]
 
 # A ServerApp-like process: a tracker in the main thread, one server-side round per 50 ms.
 RUN_SCRIPT = textwrap.dedent(

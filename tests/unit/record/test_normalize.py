@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from fedcrate.errors import InvalidORCID
-from fedcrate.record import License, Organization, Person
+from fedcrate.record import DatasetRef, License, Organization, Person
 from fedcrate.record.normalize import (
+    DatasetSpec,
     normalize_orcid,
     orcid_check_digit,
+    parse_dataset,
+    parse_datasets,
     parse_license,
     parse_person,
 )
@@ -98,3 +101,32 @@ def test_licenses(spec: object, expected: License) -> None:
 def test_license_that_is_neither_url_nor_spdx_id() -> None:
     with pytest.raises(ValueError, match="neither a URL nor an SPDX identifier"):
         parse_license("my own license")
+
+
+@pytest.mark.parametrize(
+    ("spec", "name", "url"),
+    [
+        ("MNIST", "MNIST", None),
+        ("https://data.example.org/x.csv", "https://data.example.org/x.csv",
+         "https://data.example.org/x.csv"),
+        ("s3://key:secret@bucket/x", "s3://bucket/x", "s3://bucket/x"),
+        ({"name": "cohort", "url": "https://u:p@host/c"}, "cohort", "https://host/c"),
+        ({"id": "https://host/d"}, "https://host/d", "https://host/d"),
+        (DatasetRef("n", url="https://:token@host/t"), "n", "https://host/t"),
+    ],
+)  # fmt: skip
+def test_datasets_lose_url_credentials_whatever_their_form(
+    spec: DatasetSpec, name: str, url: str | None
+) -> None:
+    ref = parse_dataset(spec)
+    assert (ref.name, ref.url) == (name, url)
+
+
+def test_dataset_dict_keeps_description_and_license() -> None:
+    [ref] = parse_datasets([{"name": "d", "description": "why", "license": "CC-BY-4.0"}])
+    assert (ref.description, ref.license) == ("why", "CC-BY-4.0")
+
+
+def test_a_dataset_of_another_type_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="a dataset must be a URL or name"):
+        parse_dataset(42)  # type: ignore[arg-type]

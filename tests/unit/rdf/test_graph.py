@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
 
+from fedcrate.crate import read_crate, write_crate
 from fedcrate.rdf.graph import build_graph
 from fedcrate.rdf.namespaces import FL, PROV, SDO, base_iri
-from fedcrate.record import RunRecord, RunStatus
+from fedcrate.record import Metric, RoundObservation, RunRecord, RunStatus, Side
 
 PREFIXES = """
 PREFIX schema: <http://schema.org/>
@@ -200,3 +203,23 @@ def test_non_finite_metric_values_are_kept_as_text(
     record.observations[0] = replace(first, value=float("nan"))
     graph = build_graph(record)
     assert Literal("nan") in set(graph.objects(None, SDO.value))
+
+
+def test_build_graph_is_the_written_crates_graph_when_a_side_skipped_rounds(
+    record_factory: Callable[..., RunRecord], tmp_path: Path
+) -> None:
+    """Gaps (a metric reported in rounds 1 and 3 only) are stated by the graph itself,
+    so `build_graph` and the crate written for the same record agree triple for triple."""
+    record = record_factory()
+    sparse = Metric("dice")
+    record.observations = [
+        *record.observations,
+        RoundObservation(1, Side.CLIENT_TRAIN, sparse, 0.5),
+        RoundObservation(3, Side.CLIENT_TRAIN, sparse, 0.25),
+    ]
+    written = write_crate(record, tmp_path, preview=False)
+    built = build_graph(replace(record, files=written.record.files))
+    crate = read_crate(written.path)
+    dice = URIRef(base_iri(record.run_uuid) + "#round-2-client-train-dice")
+    assert (dice, SDO.value, Literal("nan")) in built
+    assert isomorphic(built, crate)

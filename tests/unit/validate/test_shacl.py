@@ -18,8 +18,9 @@ from fedcrate.errors import NotACrate
 from fedcrate.record import RunRecord, RunStatus, StrategyFacts
 from fedcrate.validate import Level, shapes_graph, validate
 from fedcrate.validate.shacl import SH
+from tests.support.paths import DATA
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "crates"
+CORPUS = DATA / "crates"
 INVALID = sorted(p for p in (CORPUS / "invalid").iterdir() if p.is_dir())
 VALID = sorted(p for p in (CORPUS / "valid").iterdir() if p.is_dir())
 runner = CliRunner()
