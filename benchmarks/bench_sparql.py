@@ -265,19 +265,19 @@ def stage_times(corpus: Path, count: int, folder: Path) -> dict[str, float]:
     """Seconds per crate of each indexing step, on `count` crates, in this process."""
     import pyoxigraph as ox
 
-    from fedcrate.crate import _load_document, crate_base
+    from fedcrate.crate.reader import crate_base, load_document
     from fedcrate.index.quads import crate_lines, fast_triples
 
     folder.mkdir(parents=True)
     store = ox.Store(str(folder / "store"))
     paths = [corpus / f"run-{i:05d}" / "ro-crate" / "ro-crate-metadata.json" for i in range(count)]
     totals = dict.fromkeys(("read", "triples", "text", "load", "optimize"), 0.0)
-    fast_triples(_load_document(paths[0]), "arcp://uuid,warm-up/")  # the context, once
+    fast_triples(load_document(paths[0]), "arcp://uuid,warm-up/")  # the context, once
     texts: list[str] = []
     named_texts: list[str] = []
     for path in paths:
         started = time.perf_counter()
-        document = _load_document(path)
+        document = load_document(path)
         base = crate_base(document, path)
         totals["read"] += time.perf_counter() - started
         started = time.perf_counter()

@@ -23,7 +23,7 @@ import pytest
 from fedcrate.index import CrateIndex
 from fedcrate.index.queries import load_named_query, named_queries
 from fedcrate.index.remote import Endpoints, push, remote_query
-from tests.unit.test_query import _normalised, write_corpus
+from tests.unit.index.test_store import _normalised, write_corpus
 
 pytestmark = pytest.mark.integration
 

@@ -139,7 +139,8 @@ class MetricResolver:
 
         The legacy `[tool.flwrcrate]` and `[tool.fedacrate]` tables are read too.
 
-        Raises `MetricIRIError` naming the offending key when a value is not an IRI.
+        Raises:
+            MetricIRIError: a value is not an IRI (the message names the offending key).
         """
         table = tool_table(dict(pyproject), "fedcrate", "flwrcrate", "fedacrate")
         prefixes = dict(BUILTIN_PREFIXES)

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from fedcrate.cli.console import err, fail, out
+from fedcrate.cli.console import err, fail, out, print_error
 from fedcrate.record.vocabularies import shorten_iri
 from fedcrate.validate import Level
 
@@ -187,7 +186,7 @@ def recover(
             soft_wrap=True,
         )
     for problem in report.problems:
-        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
+        print_error(problem)
     if not report.recovered and not report.problems:
         out.print(
             f"{folder}: no run journals to recover", highlight=False, markup=False, soft_wrap=True

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from fedcrate.cli.console import err, fail, out
+from fedcrate.cli.console import err, fail, out, print_error
 from fedcrate.index.results import QueryResult
 
 __all__ = ["register"]
@@ -128,7 +128,7 @@ def sparql(
         for warning in report.warnings:
             err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         for problem in report.errors:
-            err.print(f"[bold red]error:[/] {escape(problem.message)}", highlight=False)
+            print_error(problem.message)
         result = crate_index.query(query, params)
     _print_result(result, output_format)
     if report.errors:
@@ -178,7 +178,7 @@ def push(
             progress=lambda path, graph: pushed(f"pushed {path} → {graph}"),
         )
     for problem in report.errors:
-        err.print(f"[bold red]error:[/] {escape(problem.message)}", highlight=False)
+        print_error(problem.message)
     out.print(f"{len(report.pushed)} crate(s) pushed to {endpoints.graph_store}", highlight=False)
     if report.errors:
         raise typer.Exit(1)

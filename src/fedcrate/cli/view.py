@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from fedcrate.cli.console import err, fail, out
+from fedcrate.cli.console import err, fail, out, print_error
 
 __all__ = ["register"]
 
@@ -74,8 +74,6 @@ def export_mlflow(
     """
     import logging
 
-    from rich.markup import escape
-
     from fedcrate.export.mlflow import export_crates
 
     # MLflow logs its database migrations at INFO; our own lines say what happened.
@@ -96,7 +94,7 @@ def export_mlflow(
         ),
     )
     for problem in report.errors:
-        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
+        print_error(problem)
     out.print(
         f"{len(report.exported)} crate(s) exported to experiment {experiment!r} at {tracking_uri}",
         highlight=False,

@@ -27,6 +27,9 @@ def recover_runs(folder: Path, *, preview: bool = True) -> RecoveryReport:
     """Write a crate (marked interrupted) for every journal in `folder`, then drop the journal.
 
     A journal that cannot be read or written out stays in place and is reported.
+
+    Raises:
+        NotACrate: `folder` is not a folder.
     """
     report = RecoveryReport()
     for journal in find_journals(Path(folder)):

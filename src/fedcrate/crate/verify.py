@@ -59,7 +59,11 @@ def _local_path(crate: Path, base: str, entity: URIRef) -> Path | None:
 
 
 def verify_crate(crate: Path) -> VerifyReport:
-    """Re-check the size and sha256 of every file the crate records them for."""
+    """Re-check the size and sha256 of every file the crate records them for.
+
+    Raises:
+        NotACrate: `crate` is not a readable crate.
+    """
     crate = Path(crate)
     folder = crate if crate.is_dir() else crate.parent
     graph = read_crate(crate)

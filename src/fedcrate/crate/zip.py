@@ -32,8 +32,9 @@ def _members(crate_dir: Path, exclude: set[Path]) -> list[Path]:
 def zip_crate(crate_dir: Path | str, output: Path | str | None = None) -> Path:
     """Write `crate_dir` as a zip (default: `<crate_dir>.zip` beside it); return its path.
 
-    Raises `NotACrate` when `crate_dir` is not a readable crate folder and
-    `CrateWriteError` when the zip cannot be written.
+    Raises:
+        NotACrate: `crate_dir` is not a readable crate folder.
+        CrateWriteError: the zip cannot be written.
     """
     crate_dir = Path(crate_dir)
     if not crate_dir.is_dir():

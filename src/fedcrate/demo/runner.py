@@ -95,11 +95,13 @@ def run_demo(
 
     The ServerApp's :class:`~fedcrate.FLCrateTracker` writes the crate under
     ``out_dir``; the newest crate folder written during this call is returned.
-    Raises :class:`DemoError` on failure or after ``timeout`` seconds (stopping
-    the processes afterwards can take up to ~20 s more when Ray is mid-run).
+    Stopping the processes after a failure can take up to ~20 s more when Ray is mid-run.
     ``log`` receives every line of Flower's output plus the runner's own notes.
     On success the scratch dir (FLWR_HOME, SuperLink log, Ray's files) is removed;
     on failure it is kept for inspection and the error message names it.
+
+    Raises:
+        DemoError: the run failed, or did not finish within ``timeout`` seconds.
     """
     _check_args(rounds, nodes, timeout)
     config = {"num-server-rounds": rounds, "min-nodes": nodes, "crate-preview": preview}

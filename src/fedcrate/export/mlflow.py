@@ -248,9 +248,12 @@ def export_crates(
 ) -> ExportReport:
     """Export every crate in `paths` (crate folders, or folders searched for crates).
 
-    Raises `MlflowMissing` without mlflow and `NotACrate` when no crate is found; a crate
-    that cannot be exported is reported in `ExportReport.errors` and the others go on.
-    `artifact_location` is used only when the experiment is created.
+    A crate that cannot be exported is reported in `ExportReport.errors` and the others
+    go on. `artifact_location` is used only when the experiment is created.
+
+    Raises:
+        MlflowMissing: mlflow is not installed (`pip install 'fedcrate[mlflow]'`).
+        NotACrate: no crate is found under `paths`.
     """
     from fedcrate.index.store import find_crates
 

@@ -7,7 +7,7 @@ rdflib's own `Context`, so terms, prefixes and IRI resolution follow rdflib exac
 turns each node into N-Quads text directly. Anything outside that shape (embedded nodes,
 blank nodes, lists, `@reverse`, scoped contexts, unknown remote contexts) is handed to
 rdflib's parser instead (`fallback_lines`), so the result always equals what
-`fedcrate.read_crate` yields; tests/unit/test_query.py checks both paths against it.
+`fedcrate.read_crate` yields; tests/unit/index/test_store.py checks both paths against it.
 
 Each crate's lines carry its PROV-O view too (`index.entailment`), so queries phrased
 in PROV-O match crates that state only schema.org.
@@ -329,7 +329,8 @@ def crate_lines(triples: list[Triple], out: list[str]) -> None:
 def crate_nquads(metadata: Path) -> tuple[str, str]:
     """(graph IRI, N-Triples text with PROV-O entailments) of one crate.
 
-    Raises `NotACrate` with the path when the file is not a readable JSON-LD crate.
+    Raises:
+        NotACrate: the file is not a readable JSON-LD crate (the message names it).
     """
     document = load_document(metadata)
     base = crate_base(document, metadata)

@@ -71,7 +71,11 @@ def named_queries() -> dict[str, NamedQuery]:
 
 
 def load_named_query(name: str) -> NamedQuery:
-    """A shipped query; raises `QueryError` naming the shipped ones when `name` is unknown."""
+    """A shipped query by name.
+
+    Raises:
+        QueryError: `name` is not shipped (the message lists the shipped ones).
+    """
     try:
         return named_queries()[name]
     except KeyError:

@@ -119,7 +119,11 @@ def push(
     maintain_default_graph: bool = True,
     progress: Callable[[Path, str], None] | None = None,
 ) -> PushReport:
-    """Upload every crate under `folders` as a named graph (idempotent)."""
+    """Upload every crate under `folders` as a named graph (idempotent).
+
+    Raises:
+        EndpointError: the store cannot be reached or refuses a request (the message says which).
+    """
     report = PushReport([], [])
     if maintain_default_graph and endpoints.update is None:
         raise EndpointError(
@@ -170,7 +174,12 @@ def remote_query(
     *,
     union_default_graph: bool = False,
 ) -> QueryResult:
-    """Run a query (text, shipped name, `.rq` path) on the endpoint; rows as locally."""
+    """Run a query (text, shipped name, `.rq` path) on the endpoint; rows as locally.
+
+    Raises:
+        EndpointError: the endpoint cannot be reached or answers with an HTTP error.
+        QueryError: the store rejects the query, or the query is unknown or invalid.
+    """
     named = query if isinstance(query, NamedQuery) else resolve_query(query)
     form = {"query": named.bound(params)}
     if union_default_graph:

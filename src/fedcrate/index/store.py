@@ -390,8 +390,11 @@ class CrateIndex:
         """Run SPARQL over the union of all crates (refreshing the index the first time).
 
         `query` is SPARQL text, a shipped query's name, a `.rq` path or a `NamedQuery`;
-        `params` binds its parameters (`{"metric": "loss"}`). Raises `QueryError` with
-        the parser's line and column for invalid SPARQL.
+        `params` binds its parameters (`{"metric": "loss"}`).
+
+        Raises:
+            QueryError: invalid SPARQL (with the parser's line and column), an unknown
+                query name or parameter.
         """
         if not self._refreshed:
             self.refresh()

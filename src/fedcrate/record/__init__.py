@@ -8,68 +8,8 @@ Everything downstream is built from these.
 
 from __future__ import annotations
 
-from fedcrate.record.fedn import (
-    FednClientParticipation,
-    FednEntryPoint,
-    FednInvocation,
-    FednLocalRecord,
-    FednModel,
-    FednPackageFacts,
-    FednRoundFacts,
-    FednSessionRecord,
-)
-from fedcrate.record.run import (
-    NOT_COMPUTED,
-    DatasetRef,
-    FederationFacts,
-    FinalMetric,
-    License,
-    Metric,
-    Organization,
-    Parameter,
-    PayloadFile,
-    Person,
-    RoundObservation,
-    RoundParticipation,
-    RunRecord,
-    RunStatus,
-    Side,
-    SoftwareFacts,
-    StrategyFacts,
-    complete_observations,
-    side_label,
-    side_order,
-    utc_now,
-)
+from fedcrate.record import fedn, run
+from fedcrate.record.fedn import *  # noqa: F403
+from fedcrate.record.run import *  # noqa: F403
 
-__all__ = [
-    "NOT_COMPUTED",
-    "DatasetRef",
-    "FederationFacts",
-    "FednClientParticipation",
-    "FednEntryPoint",
-    "FednInvocation",
-    "FednLocalRecord",
-    "FednModel",
-    "FednPackageFacts",
-    "FednRoundFacts",
-    "FednSessionRecord",
-    "FinalMetric",
-    "License",
-    "Metric",
-    "Organization",
-    "Parameter",
-    "PayloadFile",
-    "Person",
-    "RoundObservation",
-    "RoundParticipation",
-    "RunRecord",
-    "RunStatus",
-    "Side",
-    "SoftwareFacts",
-    "StrategyFacts",
-    "complete_observations",
-    "side_label",
-    "side_order",
-    "utc_now",
-]
+__all__ = [*run.__all__, *fedn.__all__]

@@ -1,6 +1,6 @@
 """Captured facts ↔ plain JSON values, so a run's journal can rebuild its `RunRecord`.
 
-The dataclasses in `record.py` hold only scalars, enums, datetimes, paths, tuples, lists
+The dataclasses in `fedcrate.record` hold only scalars, enums, datetimes, paths, tuples, lists
 and other such dataclasses; the field types say how to read each value back, so one
 generic pair of functions serves every record type.
 """

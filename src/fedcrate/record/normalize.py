@@ -52,6 +52,9 @@ def normalize_orcid(value: str) -> str:
     """Return `https://orcid.org/XXXX-XXXX-XXXX-XXXX` or raise `InvalidORCID`.
 
     Accepts the bare iD or any orcid.org URL form; the check digit must match.
+
+    Raises:
+        InvalidORCID: the iD is malformed or its check digit does not match.
     """
     raw = value.strip()
     bare = raw
@@ -91,6 +94,10 @@ def parse_person(spec: str | Mapping[str, Any] | Person | None, *, role: str) ->
     """Turn `"Name"` or `{"name", "orcid", "affiliation", "email"}` into a `Person`.
 
     `role` ("author", "agent") only shapes error messages.
+
+    Raises:
+        InvalidORCID: an ORCID in `spec` is malformed or mistyped.
+        TypeError: `spec` is none of the accepted forms.
     """
     if spec is None or isinstance(spec, Person):
         return spec
@@ -130,6 +137,9 @@ def parse_license(spec: str | Mapping[str, Any] | License | None) -> License | N
 
     SPDX ids become their canonical `https://spdx.org/licenses/<id>` IRI, so crates that
     use the same license share one contextual entity.
+
+    Raises:
+        ValueError: `spec` is neither a URL, an SPDX identifier nor a dict with an id.
     """
     if spec is None or isinstance(spec, License):
         return spec

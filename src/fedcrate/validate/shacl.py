@@ -152,8 +152,11 @@ def validate(
     """Check a crate (folder, metadata file or graph) against the FL profile up to `level`.
 
     With `inference`, the FL vocabulary's schema.org ↔ PROV-O alignment is applied first
-    (RDFS closure via owlrl), so a crate may state either vocabulary. Raises `NotACrate`
-    for input that is not a readable crate, or has no RO-Crate metadata descriptor.
+    (RDFS closure via owlrl), so a crate may state either vocabulary.
+
+    Raises:
+        NotACrate: the input is not a readable crate, or has no RO-Crate metadata descriptor.
+        BrokenInstallation: the shipped shapes or vocabulary are missing.
     """
     from pyshacl import validate as shacl_validate  # heavy import, only when validating
 

@@ -162,6 +162,11 @@ def run_entry_point(
     them to the entry point). For `build` and `startup`, FEDn passes no paths; a
     `model_out` names the file the entry point writes (e.g. the seed model), recorded as
     its result when it exists. Relative paths are taken from the current folder.
+
+    Raises:
+        FednProjectError: the package or the entry point is not usable (the message says why).
+        FednNotFound: no `fedn` executable is found.
+        CrateWriteError: the crate cannot be written.
     """
     package = Path(package).resolve()
     _config, declared = read_project(package)

@@ -287,6 +287,11 @@ def record_package(
 
     A new folder becomes a new crate; an existing fedcrate FEDn crate gets the package
     (re)described and archived again, keeping its recorded runs.
+
+    Raises:
+        FednProjectError: `package` is not a usable compute package, or packaging failed.
+        FednNotFound: no `fedn` executable is found.
+        CrateWriteError: the crate cannot be written.
     """
     package = Path(package).resolve()
     fedn = require_fedn()

@@ -179,7 +179,11 @@ def session_record(
     resolver: MetricResolver | None = None,
     name: str | None = None,
 ) -> FednSessionRecord:
-    """Map the API JSON of one session (see `session_dump.py`) to a `FednSessionRecord`."""
+    """Map the API JSON of one session (see `session_dump.py`) to a `FednSessionRecord`.
+
+    Raises:
+        FednSessionError: the API JSON holds no finished session.
+    """
     resolver = resolver or MetricResolver()
     session = dict(dump.get("session") or {})
     session_id = str(session.get("session_id") or "")
@@ -395,7 +399,13 @@ def record_session(
     datasets: Iterable[DatasetSpec] = (),
     resolver: MetricResolver | None = None,
 ) -> WrittenCrate:
-    """Read session `session_id` from the FEDn API at `api` and write its crate."""
+    """Read session `session_id` from the FEDn API at `api` and write its crate.
+
+    Raises:
+        FednSessionError: the API cannot be read or the session is not finished.
+        FednNotFound: FEDn's interpreter is not found.
+        CrateWriteError: the crate cannot be written.
+    """
     with tempfile.TemporaryDirectory(prefix="fedcrate-fedn-") as folder:
         dump = read_session(api, session_id, token=token, download_dir=Path(folder))
         downloaded = dump.get("downloaded_model")
