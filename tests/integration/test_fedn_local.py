@@ -22,6 +22,7 @@ from fedcrate.cli import app
 from fedcrate.crate import read_crate
 from fedcrate.rdf.namespaces import FL, PROV, SDO
 from fedcrate.validate import Level, validate
+from fedcrate.views.preview import PREVIEW_FILE
 from tests.integration.fedn_network import PACKAGE, use_fedn
 
 pytestmark = pytest.mark.integration
@@ -152,7 +153,9 @@ def test_crate_conforms_at_should_level(sequence: dict[str, object]) -> None:
     assert isinstance(crate, Path)
     report = validate(crate, level=Level.SHOULD)
     assert report.conforms, report.findings
-    # The metadata file lists every payload file with its checksum.
+    # The metadata file lists every payload file with its checksum; the preview page (now
+    # written for FEDn crates too) is not payload (RO-Crate 1.2).
+    assert (crate / PREVIEW_FILE).is_file()
     document = json.loads((crate / "ro-crate-metadata.json").read_text())
     files = {
         e["@id"]: e
@@ -161,7 +164,7 @@ def test_crate_conforms_at_should_level(sequence: dict[str, object]) -> None:
     }
     for path in crate.rglob("*"):
         relative = path.relative_to(crate).as_posix()
-        if path.is_file() and relative != "ro-crate-metadata.json":
+        if path.is_file() and relative not in ("ro-crate-metadata.json", PREVIEW_FILE):
             assert relative in files, relative
             assert files[relative]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -11,7 +11,7 @@ import csv
 import importlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,20 +99,3 @@ def _text(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def rows_from_terms(
-    columns: Sequence[str], solutions: Sequence[Sequence[tuple[str, str | None] | None]]
-) -> QueryResult:
-    """Build a result from (lexical, datatype) pairs; `datatype` "@iri" marks an IRI."""
-    rows = [
-        tuple(None if term is None else _convert(*term) for term in solution)
-        for solution in solutions
-    ]
-    return QueryResult(list(columns), rows)
-
-
-def _convert(lexical: str, datatype: str | None) -> Value:
-    if datatype == "@iri":
-        return lexical
-    return python_value(lexical, datatype)

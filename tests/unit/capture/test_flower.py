@@ -258,7 +258,7 @@ def test_custom_strategy_is_recorded_with_its_source(tmp_path: Path, app_dir: Pa
     }
     entity = nodes[f"code/{Path(__file__).name}"]
     assert set(entity["@type"]) >= {"File", "SoftwareSourceCode", "fl:AggregationStrategy"}
-    assert entity["fl:pythonClass"].endswith("test_tracker.TrimmedFedAvg")
+    assert entity["fl:pythonClass"].endswith("test_flower.TrimmedFedAvg")
     hyper = {
         nodes[r["@id"]]["name"]: nodes[r["@id"]]["value"] for r in entity["additionalProperty"]
     }
