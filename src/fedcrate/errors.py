@@ -20,6 +20,7 @@ __all__ = [
     "FednSessionError",
     "InvalidORCID",
     "MetricIRIError",
+    "MissingExtra",
     "MlflowMissing",
     "NotACrate",
     "PyprojectError",
@@ -102,5 +103,9 @@ class BrokenInstallation(FedcrateError, FileNotFoundError):
     """A data file fedcrate ships (shapes, vocabulary, queries) is missing: reinstall."""
 
 
-class MlflowMissing(FedcrateError, ImportError):
-    """mlflow is not installed (it is an optional extra)."""
+class MissingExtra(FedcrateError, ImportError):
+    """An optional extra is not installed; the message names the `pip install` to run."""
+
+
+class MlflowMissing(MissingExtra):
+    """mlflow is not installed (the `mlflow` extra)."""

@@ -33,15 +33,8 @@ def demo(
     ] = False,
 ) -> None:
     """Run the bundled Flower app (FedAvg on scikit-learn's digits) and record it."""
-    try:
-        from fedcrate.demo.runner import run_demo
-    except ImportError as exc:
-        raise fail(
-            f"the demo needs Flower and scikit-learn ({exc.name} is missing); "
-            "install them with: pip install 'fedcrate[demo]'",
-            2,
-        ) from None
     from fedcrate.cli.progress import demo_log
+    from fedcrate.demo.runner import run_demo
 
     try:
         with demo_log(err, rounds=rounds, quiet=quiet) as log:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -24,7 +23,7 @@ __all__ = ["app", "main"]
 class _HandledGroup(TyperGroup):
     """The root group: library errors of any subcommand become a message and an exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # a click.Context (typer may vendor click)
         try:
             return super().invoke(ctx)
         except FedcrateError as exc:

@@ -18,6 +18,7 @@ Isolation rules (each one prevents a concrete failure):
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 import os
 import re
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import IO
 
 from fedcrate.demo._procs import ProcessGroupTracker, stop_popen
-from fedcrate.errors import DemoError
+from fedcrate.errors import DemoError, MissingExtra
 
 APP_DIR = Path(__file__).resolve().parent / "app"
 CRATE_METADATA = "ro-crate-metadata.json"
@@ -102,10 +103,22 @@ def run_demo(
 
     Raises:
         DemoError: the run failed, or did not finish within ``timeout`` seconds.
+        MissingExtra: Flower or scikit-learn is not installed (the `demo` extra).
     """
+    _require("flwr", "sklearn", "numpy")
     _check_args(rounds, nodes, timeout)
     config = {"num-server-rounds": rounds, "min-nodes": nodes, "crate-preview": preview}
     return run_app(APP_DIR, out_dir, config, nodes=nodes, timeout=timeout, log=log)
+
+
+def _require(*modules: str) -> None:
+    """Fail before starting anything when the demo extra is not installed."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingExtra(
+            f"the demo needs Flower and scikit-learn ({', '.join(missing)} missing); "
+            "install them with: pip install 'fedcrate[demo]'"
+        )
 
 
 def run_app(
@@ -129,6 +142,7 @@ def run_app(
     """
     if mode not in ("simulation", "deployment"):
         raise ValueError(f"mode must be 'simulation' or 'deployment', got {mode!r}")
+    _require("flwr")
     _check_args(1, nodes, timeout)
     emit: Logger = log or (lambda _line: None)
     started, started_wall = time.monotonic(), time.time()

@@ -66,3 +66,24 @@ def test_every_command_group_maps_library_errors_to_one_line_and_its_exit_code(
     assert lines and lines[0].startswith("error:"), result.output
     assert says in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_demo_without_the_demo_extra_names_it_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Injected fault: scikit-learn is not installed (a plain `pip install fedcrate`)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name == "sklearn" else real(name, *a, **k),
+    )
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path)], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        "error: the demo needs Flower and scikit-learn (sklearn missing); install them "
+        "with: pip install 'fedcrate[demo]'"
+    ]
+    assert not any(tmp_path.iterdir()), "nothing started, nothing written"
