@@ -25,14 +25,18 @@ pytestmark = pytest.mark.integration
 VALID = DATA / "crates" / "valid"
 
 
+def _pip(*args: str) -> None:
+    """pip, offline: no dependency resolution, no index, no build isolation."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", *args, "--no-deps", "-q"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(REPO)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    _pip("wheel", "--no-build-isolation", "-w", str(out), str(REPO))
     [built] = out.glob("fedcrate-*.whl")
     return built
 
@@ -40,11 +44,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-         "--target", str(target), str(wheel)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    _pip("install", "--no-index", "--target", str(target), str(wheel))
     return target
 
 
