@@ -1,0 +1,1 @@
+"""quickstartnumpy: a NumPy / Flower app, integrated with flwrCrate."""
