@@ -1,20 +1,29 @@
-"""`fedcrate validate` against the official `rocrate-validator`, same 100-round crate.
+"""`fedcrate validate` against the official `rocrate-validator`, and on 100 crates at once.
 
-The crate comes from a real tracker lifecycle (see bench_build.py): R rounds × M metrics on
-every side. Both tools run as commands, end to end (interpreter start, imports, parsing,
-checking), interleaved in one run; the official validator runs our FL profile's shapes
-(`--extra-profiles-path shapes -p fl-crate-0.1`, offline, from its own venv) so both
-check the same rules.
+Two measurements in one run:
 
-Usage:  python benchmarks/bench_validate.py [--rounds 100] [--repeat 3]
-Prints median seconds of each and the ratio rocrate-validator / fedcrate (> 1: faster).
+* **one crate, end to end** — a 3-round crate (benchmarks/bench_sparql.py's runs: 5 metrics
+  on the server and both client sides), validated by a fresh `fedcrate validate --profile
+  fl-crate-0.1` process, as a user runs it (interpreter start, imports, the prepared
+  shapes from the cache, reading, checking, printing), and by the official validator on
+  the same crate with the same profile (`tests/support/validator.py`:
+  `run_official_validator(crate, "fl-crate-0.1", extra_profiles=shapes/,
+  severity="REQUIRED")`, offline, from `.venv-validator`), interleaved, `--repeat` times;
+  medians and the ratio.
+* **many crates, one call** — `--crates` crates of `--rounds` rounds in one `fedcrate
+  validate` process (its default parallelism: one process per core): seconds per crate.
+
+The prepared-shapes cache lives in a temporary folder (`FEDCRATE_CACHE_DIR`), filled by
+one untimed warm-up call, as it is after a user's first run.
+
+Usage:  python benchmarks/bench_validate.py [--repeat 5] [--crates 100] [--rounds 100]
+Prints the medians, the ratio official / fedcrate (> 1: fedcrate faster) and the seconds
+per crate; no assertion on timings: the numbers are for people.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import shutil
 import statistics
@@ -24,74 +33,81 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_build import _inputs, _lifecycle
-from fedcrate import FLCrateTracker
+from bench_sparql import bench_record
+from fedcrate import write_crate
 
 REPO = Path(__file__).resolve().parents[1]
-OFFLINE_VALIDATOR = REPO / "tests" / "support" / "offline_validator.py"
+sys.path.insert(0, str(REPO))
+from tests.support.validator import find_validator_python, run_official_validator  # noqa: E402
+
+PROFILE = "fl-crate-0.1"
 
 
-def _validator_python() -> Path:
-    configured = os.environ.get("FEDCRATE_VALIDATOR_PYTHON")
-    python = Path(configured) if configured else REPO / ".venv-validator" / "bin" / "python"
-    if not python.exists():
-        sys.exit(f"no validator venv at {python}; see tests/support/README.md")
-    return python
-
-
-def _crate(rounds: int, metrics: int, work: Path) -> Path:
-    (work / "pyproject.toml").write_text('[project]\nname = "bench"\ndependencies = ["numpy"]\n')
-    (work / "final_model.pt").write_bytes(os.urandom(1 << 16))
-    context, result = _inputs(rounds, metrics)
-    _lifecycle(FLCrateTracker, work, rounds, context, result)
-    return next((work / "out").glob("ro-crate*"))
-
-
-def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _ours(crates: list[Path], environment: dict[str, str]) -> tuple[float, int]:
+    command = [sys.executable, "-m", "fedcrate", "validate", "--profile", PROFILE]
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    return time.perf_counter() - started, done
+    done = subprocess.run(
+        [*command, *map(str, crates)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        sys.exit(f"fedcrate validate failed (exit {done.returncode}):\n{done.stderr}")
+    return elapsed, done.returncode
+
+
+def _official(crate: Path) -> tuple[float, list[str]]:
+    started = time.perf_counter()
+    report = run_official_validator(crate, PROFILE, extra_profiles=REPO / "shapes")
+    return time.perf_counter() - started, sorted(report.check_ids)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--crates", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--metrics", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    logging.disable(logging.CRITICAL)
+    if find_validator_python() is None:
+        sys.exit("no validator venv; see tests/support/README.md")
     work = Path(tempfile.mkdtemp(prefix="fedcrate-bench-validate-"))
+    environment = {**os.environ, "FEDCRATE_CACHE_DIR": str(work / "cache")}
     try:
-        crate = _crate(args.rounds, args.metrics, work)
-        ours = [sys.executable, "-m", "fedcrate", "validate", str(crate), "--level", "may"]
-        official = [
-            str(_validator_python()),
-            str(OFFLINE_VALIDATOR),
-            str(crate),
-            "--profile",
-            "fl-crate-0.1",
-            "--extra-profiles-path",
-            str(REPO / "shapes"),
-            "--severity",
-            "OPTIONAL",
-        ]
-        times: dict[str, list[float]] = {"fedcrate": [], "rocrate-validator": []}
+        small = write_crate(bench_record(0, rounds=3), work / "small").path
+        _ours([small], environment)  # warm-up: prepares and caches the shapes, writes .pyc
+        _official(small)
+        ours, official = [], []
         for _ in range(args.repeat):
-            elapsed, done = _timed(ours)
-            # 0 or 1: the bench crate declares no dataset, one SHOULD finding.
-            assert done.returncode in (0, 1), done.stdout + done.stderr
-            times["fedcrate"].append(elapsed)
-            elapsed, done = _timed(official)
-            assert done.returncode == 0, done.stderr
-            issues = json.loads(done.stdout)["issues"]
-            times["rocrate-validator"].append(elapsed)
-        medians = {name: statistics.median(values) for name, values in times.items()}
-        size = (crate / "ro-crate-metadata.json").stat().st_size
-        print(f"crate: {args.rounds} rounds × {args.metrics} metrics × 3 sides, {size:,} bytes")
-        print(f"official validator issues on it: {[i['check'] for i in issues]}")
-        for name, median in medians.items():
-            print(f"{name:>18}: {median:7.2f} s (median of {args.repeat})")
-        print(f"{'ratio':>18}: {medians['rocrate-validator'] / medians['fedcrate']:7.1f}x")
+            elapsed, code = _ours([small], environment)
+            ours.append(elapsed)
+            elapsed, issues = _official(small)
+            official.append(elapsed)
+        ours_s, official_s = statistics.median(ours), statistics.median(official)
+        size = (small / "ro-crate-metadata.json").stat().st_size
+        print(f"one 3-round crate ({size:,} bytes), profile {PROFILE}, end to end:")
+        print(f"  fedcrate validate   {ours_s:6.2f} s  (median of {args.repeat}, exit {code})")
+        print(f"  rocrate-validator   {official_s:6.2f} s  (median of {args.repeat})")
+        print(f"  ratio               {official_s / ours_s:6.1f}x  (official / fedcrate)")
+        print(f"  official validator's issues: {issues}")
+
+        started = time.perf_counter()
+        many = [
+            write_crate(bench_record(i, rounds=args.rounds), work / f"run-{i:03d}").path
+            for i in range(args.crates)
+        ]
+        built = time.perf_counter() - started
+        size = sum((c / "ro-crate-metadata.json").stat().st_size for c in many) / len(many)
+        elapsed, code = _ours(many, environment)
+        print(
+            f"{args.crates} crates of {args.rounds} rounds × 5 metrics × 3 sides "
+            f"({size / 1e6:.2f} MB each, written in {built:.0f} s), one call, "
+            f"{os.cpu_count()} cores:"
+        )
+        print(f"  fedcrate validate   {elapsed:6.2f} s  (exit {code})")
+        print(f"  per crate           {elapsed / args.crates:6.3f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

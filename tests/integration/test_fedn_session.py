@@ -74,7 +74,11 @@ def test_session_crate_holds_trail_rounds_and_metrics(session_crate: Path) -> No
     )  # the final model, downloaded from FEDn's object store
     chain = list(graph.transitive_objects(model, PROV.wasDerivedFrom))
     assert chain[-1] == seed and len(chain) == ROUNDS + 1
-    metrics = {str(graph.value(m, SDO.name)) for m in graph.objects(run, FL.roundMetric)}
+    metrics = {
+        str(graph.value(series, SDO.name))
+        for series in graph.objects(run, SDO.result)
+        if (series, FL.roundValue, None) in graph
+    }
     assert metrics == {"test_loss", "test_r2", "train_loss", "train_r2"}
     parts = list(graph.objects(run, FL.participation))
     assert len(parts) == 2 * ROUNDS

@@ -61,8 +61,9 @@ def _history(graph: Graph) -> dict[tuple[int, str, str], float]:
         PREFIX fl: <https://w3id.org/fedcrate/fl#>
         PREFIX schema: <http://schema.org/>
         SELECT ?round ?side ?name ?value WHERE {
-          ?run fl:roundMetric ?m . ?m fl:round ?round ; fl:side ?side ; schema:name ?name ;
-                                      schema:value ?value .
+          ?run schema:result ?series . ?series fl:side ?side ; schema:name ?name ;
+                                              fl:roundValue ?v .
+          ?v fl:round ?round ; schema:value ?value .
         }"""
     )
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -100,8 +101,9 @@ def test_every_round_every_metric(graph: Graph) -> None:
         graph,
         """SELECT ?side ?metric (GROUP_CONCAT(STR(?round); separator=",") AS ?rounds) WHERE {
              SELECT ?side ?metric ?round WHERE {
-               ?run fl:roundMetric ?o . ?o fl:round ?round ; schema:name ?metric ;
-                    schema:value ?value ; fl:side/schema:termCode ?side }
+               ?run schema:result ?series . ?series schema:name ?metric ;
+                    fl:side/schema:termCode ?side ; fl:roundValue ?o .
+               ?o fl:round ?round ; schema:value ?value }
              ORDER BY ?round }
            GROUP BY ?side ?metric""",
     )
@@ -116,6 +118,32 @@ def test_every_round_every_metric(graph: Graph) -> None:
         ("client-evaluate", "accuracy", client_rounds),
     }
     assert expected <= set(observed)
+
+
+def test_round_values_hang_from_series_in_result_and_match_the_csv(
+    graph: Graph, demo_crate: Path
+) -> None:
+    """The per-round CSV (written from the same observations) and the graph, read through
+    run → result → series → fl:roundValue, hold the same facts; no round value is a
+    PropertyValue, so every PropertyValue metric is in the run's result."""
+    facts = select(
+        graph,
+        """SELECT ?round ?side ?metric ?iri ?value WHERE {
+             ?run a fl:FederatedRun ; schema:result ?series .
+             ?series a schema:PropertyValue, fl:FinalMetric ; schema:name ?metric ;
+                     schema:propertyID ?iri ; fl:side/schema:termCode ?side ;
+                     fl:roundValue ?v .
+             ?v a fl:RoundValue ; fl:round ?round ; schema:value ?value }""",
+    )
+    with (demo_crate / "metrics-by-round.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and len(facts) == len(rows)
+    from_csv = sorted(
+        (r["round"], r["side"], r["metric"], r["metric_iri"] or r["metric"], float(r["value"]))
+        for r in rows
+    )
+    assert sorted((r, s, m, i, float(v)) for r, s, m, i, v in facts) == from_csv
+    assert not select(graph, "SELECT ?v WHERE { ?v a fl:RoundValue , schema:PropertyValue }")
 
 
 def test_final_metrics_linked_from_result_and_model(graph: Graph) -> None:

@@ -26,7 +26,7 @@ from tests.support.validator import SCRIPT
 
 pytestmark = pytest.mark.integration
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "crates" / "valid"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "crates" / "fedcrate" / "valid"
 
 
 def _our_ids(crate: Path) -> set[str]:

@@ -22,7 +22,7 @@ from tests.support.paths import DATA, REPO
 
 pytestmark = pytest.mark.integration
 
-VALID = DATA / "crates" / "valid"
+VALID = DATA / "crates" / "fedcrate" / "valid"
 
 
 def _pip(*args: str) -> None:
@@ -84,7 +84,9 @@ def test_validate_show_verify_and_sparql_from_the_wheel(installed: Path, tmp_pat
     elsewhere.mkdir()
     for args, code in [
         (["validate", *(str(p) for p in sorted(crates.iterdir()))], 0),
-        (["validate", str(DATA / "crates" / "invalid" / "RunName")], 1),
+        (["validate", str(DATA / "crates" / "fl-crate" / "invalid" / "TrainingDatasetInObject")], 1),
+        (["validate", str(DATA / "crates" / "fl-crate" / "invalid" / "RunName")], 0),
+        (["validate", "--strict", str(DATA / "crates" / "fl-crate" / "invalid" / "RunName")], 1),
         (["show", str(crates / "completed")], 0),
         (["verify", str(crates / "completed")], 0),
         (["sparql", "runs", str(crates), "--format", "json"], 0),

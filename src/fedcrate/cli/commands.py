@@ -15,7 +15,7 @@ from rich.table import Table
 
 from fedcrate.cli.console import err, fail, out, print_error
 from fedcrate.record.vocabularies import shorten_iri
-from fedcrate.validate import Level
+from fedcrate.validate.shacl import Level
 
 __all__ = ["register"]
 
@@ -64,28 +64,57 @@ def validate(
     crates: Annotated[
         list[Path], typer.Argument(help="Crate folders or ro-crate-metadata.json files.")
     ],
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            metavar="PROFILE",
+            help=(
+                "Profile token to validate against, e.g. fl-crate-0.1 or fedcrate-0.1 (a "
+                "profile brings the shapes of the profiles it builds on). Default: the most "
+                "specific shipped profile the crate claims in conformsTo, else fl-crate-0.1."
+            ),
+        ),
+    ] = None,
     level: Annotated[
-        Level, typer.Option(help="Strictest level to report: must, should or may.")
-    ] = Level.SHOULD,
+        Level,
+        typer.Option(
+            help=(
+                "Strictest level that fails: must (default), should or may. Every level is "
+                "checked; findings below it are printed as warnings and notes."
+            )
+        ),
+    ] = Level.MUST,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on SHOULD findings too (= --level should).")
+    ] = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text, json, or junit (JUnit XML) for CI.")
     ] = OutputFormat.text,
     no_inference: Annotated[
         bool, typer.Option("--no-inference", help="Skip the schema.org/PROV-O RDFS closure.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            min=1,
+            help="Processes to validate with. Default: one per core for many crates, else 1.",
+        ),
+    ] = None,
 ) -> None:
-    """Check crates against the FL profile's SHACL shapes (exit 0 valid, 1 invalid, 2 unusable)."""
-    from fedcrate.errors import NotACrate
-    from fedcrate.validate.reports import Outcome, render_json, render_junit, render_text
-    from fedcrate.validate.shacl import validate as validate_crate
+    """Check crates against a profile's SHACL shapes (all levels; --level sets what fails).
 
-    outcomes: list[Outcome] = []
-    for crate in crates:
-        try:
-            report = validate_crate(crate, level=level, inference=not no_inference)
-            outcomes.append(Outcome(str(crate), report=report))
-        except NotACrate as exc:
-            outcomes.append(Outcome(str(crate), error=str(exc)))
+    Exit codes: 0 valid, 1 a finding at a failing level, 2 unusable input (not a crate).
+    """
+    from fedcrate.validate.batch import validate_many
+    from fedcrate.validate.reports import render_json, render_junit, render_text
+
+    if strict and level is Level.MUST:
+        level = Level.SHOULD
+    outcomes = validate_many(
+        crates, profile=profile, level=level, inference=not no_inference, jobs=jobs
+    )
     if output_format is OutputFormat.json:
         print(render_json(outcomes))
     elif output_format is OutputFormat.junit:

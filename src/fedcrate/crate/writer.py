@@ -110,7 +110,8 @@ def _stage_metrics_log(record: RunRecord, staging: Path) -> PayloadFile:
         name="Per-round metrics",
         description=(
             "Every metric value of every round, one row per round, side and metric; the "
-            "same values are in the crate's graph as fl:RoundMetric entities."
+            "same values are in the crate's graph, as the fl:roundValue entries of each "
+            "metric's series (the fl:FinalMetric in the run's result)."
         ),
         role="metrics-log",
     )

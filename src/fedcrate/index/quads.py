@@ -316,9 +316,9 @@ def fallback_lines(document: dict[str, Any], base: str, bnode_prefix: str) -> li
 def crate_lines(triples: list[Triple], out: list[str]) -> None:
     """Append the N-Triples lines of `triples` plus their PROV-O entailments to `out`.
 
-    Only entailments the crate does not state are written, each once: two thirds of them
-    repeat a stated type or each other (a round metric is a `prov:Entity` as a
-    `PropertyValue` and as an `fl:RoundMetric`), and every line costs loading time.
+    Only entailments the crate does not state are written, each once: many of them repeat
+    a stated type or each other (a final metric is a `prov:Entity` as a `PropertyValue`
+    and as an `fl:FinalMetric`), and every line costs loading time.
     """
     out.extend(f"{s} {p} {o} .\n" for s, p, o in triples)
     stated = set(triples)

@@ -21,6 +21,7 @@ from rdflib.term import Node
 from fedcrate.rdf.namespaces import (
     DCT,
     FL,
+    FEDCRATE_PROFILE,
     FL_PROFILE,
     PROCESS_RUN_CRATE,
     PROV,
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 # Attribute access on rdflib namespaces builds a URIRef each time (microseconds); a crate
-# of 100 rounds mints ~25,000 triples, so the terms are looked up once here.
+# of 100 rounds × 10 metrics mints ~12,400 triples, so the terms are looked up once here.
 S = SimpleNamespace(**{name: SDO[name] for name in (
     "CreateAction", "CreativeWork", "Dataset", "DefinedTerm", "MediaObject", "Organization",
     "Person", "PropertyValue", "SoftwareApplication", "SoftwareSourceCode", "about",
@@ -64,11 +65,11 @@ S = SimpleNamespace(**{name: SDO[name] for name in (
     "unitCode", "url", "value", "version",
 )})  # fmt: skip
 F = SimpleNamespace(**{name: FL[name] for name in (
-    "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundMetric", "RoundParticipation",
+    "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundParticipation", "RoundValue",
     "cohortQuery", "examplesAggregated", "fabHash", "fabId", "fabVersion", "federationId",
     "nodeAuthenticationEnabled", "nodeCount", "nodeIdDigest", "nodesSampled", "numRounds",
     "participation", "projectId", "pythonClass", "repliesFailed", "repliesReceived", "round",
-    "roundMetric", "runId", "runtimeMode", "side", "siteCount", "siteName",
+    "roundValue", "runId", "runtimeMode", "side", "siteCount", "siteName",
     "superlinkAddress", "tlsEnabled",
 )})  # fmt: skip
 P = SimpleNamespace(**{name: PROV[name] for name in (
@@ -109,6 +110,10 @@ def identifier_term(value: str) -> Node:
     return URIRef(value) if value.startswith(("urn:", "http://", "https://")) else Literal(value)
 
 
+UNNAMED_METRIC = Literal("(unnamed metric)")
+"""propertyID of a metric whose name is empty and has no IRI."""
+
+
 class CrateBuilder:
     """Accumulates the triples of one crate; subclasses add what their records say."""
 
@@ -139,8 +144,8 @@ class CrateBuilder:
     ) -> tuple[URIRef | None, URIRef | None]:
         """The descriptor and the root Dataset with its profiles; (licence, author) IRIs.
 
-        Every crate kind states the same root: RO-Crate 1.2, Process Run Crate and the FL
-        profile in `conformsTo`, the run's UUID as `identifier` (which gives the base back
+        Every crate kind states the same root: RO-Crate 1.2, Process Run Crate, the FL
+        profile and fedcrate's profile built on it in `conformsTo`, the run's UUID as `identifier` (which gives the base back
         when the crate is read), the licence and the author.
         """
         root = self.root
@@ -156,6 +161,7 @@ class CrateBuilder:
         for iri, profile_name, version in (
             (PROCESS_RUN_CRATE, "Process Run Crate", "0.5"),
             (FL_PROFILE, "Federated Learning RO-Crate profile", "0.1"),
+            (FEDCRATE_PROFILE, "fedcrate RO-Crate profile", "0.1"),
         ):
             self.add(root, DCT.conformsTo, self.profile(iri, profile_name, version))
         license_iri = self.license(license_) if license_ is not None else None
@@ -237,7 +243,12 @@ class CrateBuilder:
         terms = self.metric_cache.get(metric)
         if terms is None:
             name = Literal(metric.name)
-            terms = (name, URIRef(metric.iri) if metric.iri else name, quote(metric.name, safe=""))
+            # The FL profile: a metric MUST have a non-empty propertyID. Without an IRI the
+            # name serves; an empty name (a `""` key in a MetricRecord) gets a stand-in.
+            property_id: Node = (
+                URIRef(metric.iri) if metric.iri else name if metric.name else UNNAMED_METRIC
+            )
+            terms = (name, property_id, quote(metric.name, safe=""))
             self.metric_cache[metric] = terms
         return terms
 

@@ -6,6 +6,11 @@ and typed start/end times), so a PROV query matches a crate without any inferenc
 Everything is an IRI under the crate's base: no blank nodes, so reading a written crate
 back yields an isomorphic graph and entities can be addressed from SPARQL.
 
+Metrics are series: one `PropertyValue` + `fl:FinalMetric` per side and metric, in the
+run's `result` as the FL profile requires of metric PropertyValues, stating the metric once
+(name, propertyID, side, unit) with its final value; each round's value hangs from it
+(`fl:roundValue`) as an `fl:RoundValue` of four triples (link, type, round, value).
+
 This module knows no framework: a framework whose records extend `RunRecord` with facts
 of their own registers a builder subclass for them (`register_builder`) from its own
 module under `rdf/`.
@@ -38,6 +43,7 @@ from fedcrate.record.run import (
     RoundParticipation,
     RunRecord,
     RunStatus,
+    Side,
     SoftwareFacts,
     StrategyFacts,
     complete_observations,
@@ -48,6 +54,7 @@ __all__ = [
     "RunGraphBuilder",
     "build_graph",
     "register_builder",
+    "series_finals",
     "strategy_description",
 ]
 
@@ -57,6 +64,28 @@ RESULT_ROLES = frozenset({"model", "metrics-log"})
 def strategy_description(strategy: StrategyFacts) -> str:
     """How a strategy is described, whether as an application or as a source file."""
     return f"Federated aggregation strategy {strategy.class_name} ({strategy.module})."
+
+
+def series_finals(record: RunRecord) -> list[FinalMetric]:
+    """One final value per (side, metric) with any observation: the heads of the series.
+
+    `RunRecord.final_metrics` gives each series' last computed value. A series whose every
+    value was "not computed" has none, yet its round values need a series to hang from: it
+    gets NaN at its last round, which says exactly that.
+    """
+    finals = {(f.side, f.metric.name): f for f in record.final_metrics()}
+    uncomputed: dict[tuple[Side, str], RoundObservation] = {}
+    for obs in record.observations:
+        key = (obs.side, obs.metric.name)
+        if key in finals:
+            continue
+        last = uncomputed.get(key)
+        if last is None or obs.round >= last.round:
+            uncomputed[key] = obs
+    finals.update(
+        (key, FinalMetric(o.side, o.metric, o.value, o.round)) for key, o in uncomputed.items()
+    )
+    return [finals[key] for key in sorted(finals, key=lambda k: (k[0].value, k[1]))]
 
 
 class RunGraphBuilder(CrateBuilder):
@@ -83,6 +112,13 @@ class RunGraphBuilder(CrateBuilder):
         return iri
 
     def final_metric(self, final: FinalMetric) -> URIRef:
+        """The series of one metric on one side: what was measured, and its final value.
+
+        The FL profile wants performance metrics as PropertyValues linked from the run's
+        `result`; the series is that PropertyValue. It states the metric's identity
+        (name, propertyID, side, unit) once, its final value and that value's round, and
+        links every per-round value (`observation`) through `fl:roundValue`.
+        """
         iri = fragment(self.base, "metric", final.side.value, final.metric.name)
         self.add(iri, TYPE, S.PropertyValue)
         self.add(iri, TYPE, F.FinalMetric)
@@ -93,21 +129,21 @@ class RunGraphBuilder(CrateBuilder):
         self.unit(iri, final.metric)
         return iri
 
-    def observation(self, obs: RoundObservation) -> URIRef:
+    def observation(self, obs: RoundObservation, series: URIRef) -> URIRef:
+        """One value of `series` at one round: four triples, everything else is the series'.
+
+        Not a PropertyValue: its name, propertyID, side and unit are its series', so the
+        profile's rule that metric PropertyValues hang from `result` is met by the series.
+        """
         # The hot path (rounds × metrics × sides): same IRIs as `fragment`, built directly.
-        name, property_id, quoted = self.metric_terms(obs.metric)
+        _, _, quoted = self.metric_terms(obs.metric)
         iri = URIRef(f"{self.base}#round-{obs.round}-{obs.side.value}-{quoted}")
         self.triples += (
-            (iri, TYPE, F.RoundMetric),
-            (iri, TYPE, S.PropertyValue),
-            (iri, S.name, name),
-            (iri, S.propertyID, property_id),
-            (iri, S.value, literal_value(obs.value)),
+            (series, F.roundValue, iri),
+            (iri, TYPE, F.RoundValue),
             (iri, F.round, Literal(obs.round)),
-            (iri, F.side, self.side(obs.side)),
-            (self.run, F.roundMetric, iri),
+            (iri, S.value, literal_value(obs.value)),
         )
-        self.unit(iri, obs.metric)
         return iri
 
     def build(self) -> list[Triple]:
@@ -132,19 +168,25 @@ class RunGraphBuilder(CrateBuilder):
                 self.add(run, S.result, iri)
                 self.add(run, P.generated, iri)
                 self.add(iri, P.wasGeneratedBy, run)
+            if file.role == "metrics-log":
+                # The log documents the run; `about` says so, and that it is not the model
+                # (the FL profile's output model is a result that documents nothing else).
+                self.add(iri, S.about, run)
         model = next(
             (crate_path_iri(self.base, f.crate_path) for f in record.files if f.role == "model"),
             None,
         )
-        for final in record.final_metrics():
+        series: dict[tuple[Side, str], URIRef] = {}
+        for final in series_finals(record):
             iri = self.final_metric(final)
+            series[final.side, final.metric.name] = iri
             self.add(run, S.result, iri)
             if model is not None:
                 self.add(model, S.additionalProperty, iri)
         if model is not None and record.model_identifier:
             self.add(model, S.identifier, identifier_term(record.model_identifier))
         for obs in record.observations:
-            self.observation(obs)
+            self.observation(obs, series[obs.side, obs.metric.name])
         for participation in record.participation:
             self.participation(participation)
         return self.triples
@@ -203,6 +245,11 @@ class RunGraphBuilder(CrateBuilder):
             iri = crate_path_iri(self.base, source.crate_path)
             self.add(iri, TYPE, S.SoftwareSourceCode)
             self.add(iri, S.programmingLanguage, Literal("Python"))
+            # The FL profile wants the tool's version: a strategy shipped with the app is at
+            # the app's version (its FAB version), when the run knows it.
+            version = strategy.version or self.record.federation.fab_version
+            if version:
+                self.add(iri, S.version, Literal(version))
         else:
             iri = fragment(self.base, "fl-strategy")
             facts = SoftwareFacts(

@@ -17,6 +17,7 @@ from fedcrate.record.run import Side
 __all__ = [
     "DCT",
     "FL",
+    "FEDCRATE_PROFILE",
     "FL_PROFILE",
     "PROCESS_RUN_CRATE",
     "PROV",
@@ -45,6 +46,8 @@ PROCESS_RUN_CRATE = URIRef("https://w3id.org/ro/wfrun/process/0.5")
 FL_PROFILE = URIRef(
     "https://esciencelab.org.uk/federated-learning-ro-crate-profile/federated-learning-profile.html"
 )
+# fedcrate's own guarantees, a profile of the FL profile (shapes/fedcrate/profile.ttl).
+FEDCRATE_PROFILE = URIRef("https://w3id.org/fedcrate/profile/0.1")
 
 _SIDE_IRIS = {side: FL[side.term] for side in Side}
 _IRI_SIDES = {v: k for k, v in _SIDE_IRIS.items()}

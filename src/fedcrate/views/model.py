@@ -346,38 +346,38 @@ def _final_metrics(graph: Graph, run: Node) -> list[MetricValue]:
 
 
 def _history(graph: Graph, run: Node) -> list[MetricSeries]:
-    # Rounds × sides × metrics nodes: read each property once by predicate rather than
-    # five lookups per node (10x faster on a 100-round crate, which the writer renders).
-    nodes = set(graph.objects(run, FL.roundMetric))
-    if not nodes:
+    # Each series (a final metric in the run's result) states side, name and propertyID
+    # once; its round values state only round and value. Rounds × sides × metrics values:
+    # read each property once by predicate rather than per node (10x faster on a
+    # 100-round crate, which the writer renders).
+    series = {
+        node for node in graph.objects(run, SDO.result) if (node, RDF.type, FL.FinalMetric) in graph
+    }
+    owner = {v: s for s, v in graph.subject_objects(FL.roundValue) if s in series}
+    if not owner:
         return []
 
     def column(predicate: URIRef) -> dict[Node, Node]:
-        return {s: o for s, o in graph.subject_objects(predicate) if s in nodes}
+        return {s: o for s, o in graph.subject_objects(predicate) if s in owner}
 
-    rounds, names, values = column(FL.round), column(SDO.name), column(SDO.value)
-    ids, sides = column(SDO.propertyID), column(FL.side)
-    codes = {term: str(code) for term, code in graph.subject_objects(SDO.termCode)}
+    rounds, values = column(FL.round), column(SDO.value)
+    keys = {node: _metric_key(graph, node) for node in series}
     points: dict[tuple[str, str, str], dict[int, float | None]] = {}
-    for node in nodes:
+    for node, head in owner.items():
         round_ = _python(rounds.get(node))
         if not isinstance(round_, int) or isinstance(round_, bool):
             continue
         value = _float(_python(values.get(node)))
         if value is not None and not math.isfinite(value):
             value = None
-        name = str(names.get(node, ""))
-        side_term = sides.get(node)
-        side = "" if side_term is None else codes.get(side_term) or _side_code(side_term)
-        property_id = str(ids.get(node, name))
-        points.setdefault((side, name, property_id), {})[round_] = value
-    series = []
+        points.setdefault(keys[head], {})[round_] = value
+    history = []
     for (side, name, property_id), by_round in points.items():
         ordered = sorted(by_round)
-        series.append(
+        history.append(
             MetricSeries(side, name, property_id, ordered, [by_round[r] for r in ordered])
         )
-    return sorted(series, key=lambda s: (s.metric, side_order(s.side), s.side))
+    return sorted(history, key=lambda s: (s.metric, side_order(s.side), s.side))
 
 
 def _status(graph: Graph, run: Node) -> str:

@@ -48,9 +48,8 @@ from fedcrate.record import (  # noqa: E402
     StrategyFacts,
 )
 
-SHAPES_DIR = REPO / "shapes" / "fl-crate"
+SHAPES = REPO / "shapes"
 SH = Namespace("http://www.w3.org/ns/shacl#")
-FLSH = "https://w3id.org/fedcrate/shapes/fl-crate#"
 METADATA = "ro-crate-metadata.json"
 
 MODEL_BYTES = b"fedcrate test corpus: stand-in for a model file\n"
@@ -115,6 +114,7 @@ def _valid_records(scratch: Path) -> dict[str, Any]:
                 "ClippedFedAvg",
                 "app.strategy",
                 (Parameter("max_norm", 1.0),),
+                version="1.0.0",  # the app's version: the FL profile wants the tool's
                 source_file=source,
             ),
         ),
@@ -189,16 +189,175 @@ def remove_entity(doc: Document, entity_id: str) -> None:
                 drop_refs(node, prop, lambda i: i != entity_id)
 
 
-# -- one mutation per shape -----------------------------------------------------------------
+
+# -- fl-crate-0.1: one broken copy of the hand-written complete crate per shape ----------------
+
+FL_BASE = "complete"
+FL_RUN = "#training"
+SITE_A = "https://doi.org/10.5555/fl-corpus.site-a"
+SITE_B = "https://doi.org/10.5555/fl-corpus.site-b"
+CROISSANT = "http://mlcommons.org/croissant/1.1"
+DATA_MODEL = "https://example.org/data-models/image-cohort/1.0"
+WORKFLOW_RUN_CRATE = "https://w3id.org/ro/wfrun/workflow/0.5"
+
+
+def _training(doc: Document) -> dict[str, Any]:
+    return entity(doc, FL_RUN)
+
+
+def _add_quantitative_result(doc: Document) -> None:
+    doc["@graph"].append({"@id": "#metric-f1", "@type": "QuantitativeValue", "value": 0.88})
+    add_ref(_training(doc), "result", "#metric-f1")
+
+
+def _non_spdx_model_license(doc: Document) -> None:
+    licence = "https://creativecommons.org/licenses/by/4.0/"
+    doc["@graph"].append({"@id": licence, "@type": "CreativeWork", "name": "CC BY 4.0"})
+    entity(doc, "model.pt")["license"] = {"@id": licence}
+
+
+def _remove_property(entity_id: str, prop: str) -> Mutation:
+    return lambda d: entity(d, entity_id).pop(prop)
+
+
+def _remove_entities(*entity_ids: str) -> Mutation:
+    def mutate(doc: Document) -> None:
+        for entity_id in entity_ids:
+            remove_entity(doc, entity_id)
+
+    return mutate
+
+
+# shape local name -> (what the edit does, the edit); every edit applies to fl-crate/valid/complete
+FL_MUTATIONS: dict[str, tuple[str, Mutation]] = {
+    # must/
+    "TrainingActionPresent": ("the CreateAction removed", _remove_entities(FL_RUN)),
+    "TrainingDatasetInObject": (
+        "site B's dataset removed from the run's `object`",
+        lambda d: drop_refs(_training(d), "object", lambda i: i != SITE_B),
+    ),
+    "InstrumentDescribed": (
+        "the run's `instrument` also references an entity the crate does not describe",
+        lambda d: add_ref(_training(d), "instrument", "#undescribed-tool"),
+    ),
+    "TrainingActionInstrument": ("the run has no `instrument`", _remove_property(FL_RUN, "instrument")),
+    "ResultOutputModel": (
+        "model.pt removed from the run's `result`",
+        lambda d: drop_refs(_training(d), "result", lambda i: i != "model.pt"),
+    ),
+    "OutputModelDataEntity": (
+        "model.pt removed from the root's `hasPart`",
+        lambda d: drop_refs(root(d), "hasPart", lambda i: i != "model.pt"),
+    ),
+    "MetricLinkedFromResult": (
+        "the loss PropertyValue removed from the run's `result`",
+        lambda d: drop_refs(_training(d), "result", lambda i: i != "#metric-loss"),
+    ),
+    "MetricPropertyID": (
+        "the accuracy metric has no `propertyID`",
+        _remove_property("#metric-accuracy", "propertyID"),
+    ),
+    "ModelCardSubjectOf": (
+        "the model's `subjectOf` no longer lists MODEL_CARD.md",
+        lambda d: drop_refs(entity(d, "model.pt"), "subjectOf", lambda i: i != "MODEL_CARD.md"),
+    ),
+    # should/
+    "TrainingDatasetIsDataEntity": (
+        "site B's dataset removed from the root's `hasPart`",
+        lambda d: drop_refs(root(d), "hasPart", lambda i: i != SITE_B),
+    ),
+    "TrainingDatasetPersistentId": (
+        "site B's dataset identified by the local id #site-b-cohort",
+        lambda d: rename_id(d, SITE_B, "#site-b-cohort"),
+    ),
+    "TrainingDatasetLicense": ("site B's dataset has no `license`", _remove_property(SITE_B, "license")),
+    "InstrumentType": (
+        "Flower typed CreativeWork instead of SoftwareApplication",
+        lambda d: entity(d, "https://flower.ai").update({"@type": "CreativeWork"}),
+    ),
+    "InstrumentVersion": ("Flower has no `version`", _remove_property("https://flower.ai", "version")),
+    "ConfigFileInCrate": (
+        "pyproject.toml removed from the root's `hasPart`",
+        lambda d: drop_refs(root(d), "hasPart", lambda i: i != "pyproject.toml"),
+    ),
+    "ConfigFileInObject": (
+        "pyproject.toml removed from the run's `object`",
+        lambda d: drop_refs(_training(d), "object", lambda i: i != "pyproject.toml"),
+    ),
+    "EnvironmentAsPropertyValue": (
+        "the FLWR_SEED environment setting typed CreativeWork instead of PropertyValue",
+        lambda d: entity(d, "#env-flwr-seed").update({"@type": "CreativeWork"}),
+    ),
+    "ObjectTrainingDataset": (
+        "both training datasets removed from the crate",
+        _remove_entities(SITE_A, SITE_B),
+    ),
+    "RunName": ("the run has no `name`", _remove_property(FL_RUN, "name")),
+    "RunDescription": ("the run has no `description`", _remove_property(FL_RUN, "description")),
+    "RunAgent": ("the run has no `agent`", _remove_property(FL_RUN, "agent")),
+    "ResourceUsageAsPropertyValue": (
+        "the wall-clock time in `resourceUsage` has no `propertyID`",
+        _remove_property("#usage-wall-time", "propertyID"),
+    ),
+    "MetricAsPropertyValue": (
+        "an F1 score described as a QuantitativeValue added to the run's `result`",
+        _add_quantitative_result,
+    ),
+    "MetricUnitCode": (
+        "the MEX-perf meanSquareError metric has no `unitCode`",
+        _remove_property("#metric-loss", "unitCode"),
+    ),
+    "ModelPersistentId": (
+        "the model gains a DOI `identifier` while its @id stays model.pt",
+        lambda d: entity(d, "model.pt").update({"identifier": "https://doi.org/10.5555/fl-corpus.model"}),
+    ),
+    "ModelLicense": ("the model has no `license`", _remove_property("model.pt", "license")),
+    "ModelLicenseSpdx": (
+        "the model's license is the Creative Commons page, not an SPDX IRI",
+        _non_spdx_model_license,
+    ),
+    "ModelFormat": ("the model has no `encodingFormat`", _remove_property("model.pt", "encodingFormat")),
+    "GeneratedSupplementaryFileInResult": (
+        "MODEL_CARD.md (created during the run) removed from the run's `result`",
+        lambda d: drop_refs(_training(d), "result", lambda i: i != "MODEL_CARD.md"),
+    ),
+    # may/
+    "TrainingDatasetDataModel": (
+        "site B's dataset conforms to Croissant only",
+        lambda d: entity(d, SITE_B).update({"conformsTo": {"@id": CROISSANT}}),
+    ),
+    "TrainingDatasetDataManagementPlan": (
+        "site B's dataset has no `subjectOf`",
+        _remove_property(SITE_B, "subjectOf"),
+    ),
+    "TrainingDatasetCroissant": (
+        "site B's dataset conforms to its data model only",
+        lambda d: entity(d, SITE_B).update({"conformsTo": {"@id": DATA_MODEL}}),
+    ),
+    "WorkflowRunCrate": (
+        "Workflow Run Crate removed from the root's `conformsTo`",
+        _remove_entities(WORKFLOW_RUN_CRATE),
+    ),
+    "PerformanceMetricsIncluded": (
+        "both metric PropertyValues removed from the crate",
+        _remove_entities("#metric-accuracy", "#metric-loss"),
+    ),
+    "EnvironmentIncluded": ("the run has no `environment`", _remove_entities("#env-flwr-seed")),
+    "ResourceUsageIncluded": ("the run has no `resourceUsage`", _remove_entities("#usage-wall-time")),
+    "ModelSupplementaryFiles": (
+        "the model card and the model passport removed from the crate",
+        _remove_entities("MODEL_CARD.md", "https://example.org/model-passport"),
+    ),
+}
+
+# -- fedcrate-0.1: one mutation per shape -----------------------------------------------------------------
 
 FINAL_LOSS = "#metric-server-evaluate-loss"
 PARTICIPATION = "#participation-1-client-train"
 MODEL = "model.npz"
 CSV = "metrics-by-round.csv"
 ORCID = "https://orcid.org/0000-0002-1825-0097"
-FL_PROFILE = (
-    "https://esciencelab.org.uk/federated-learning-ro-crate-profile/federated-learning-profile.html"
-)
+FEDCRATE_PROFILE = "https://w3id.org/fedcrate/profile/0.1"
 
 
 def _duplicate_observation(doc: Document) -> None:
@@ -206,7 +365,7 @@ def _duplicate_observation(doc: Document) -> None:
     copy_["@id"] = "#round-1-client-train-loss-again"
     copy_["value"] = 0.75
     doc["@graph"].append(copy_)
-    add_ref(run(doc), "fl:roundMetric", copy_["@id"])
+    add_ref(entity(doc, "#metric-client-train-loss"), "fl:roundValue", copy_["@id"])
 
 
 def _renumber_round(doc: Document) -> None:
@@ -230,21 +389,6 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         lambda d: drop_refs(root(d), "conformsTo", lambda i: "/wfrun/process/" not in i),
     ),
     # must/2_run.ttl
-    "RunInstrument": (
-        "completed",
-        "the run has no `instrument`",
-        lambda d: run(d).pop("instrument"),
-    ),
-    "InstrumentType": (
-        "completed",
-        "the NumPy instrument is typed CreativeWork instead of SoftwareApplication",
-        lambda d: entity(d, "#software-numpy").update({"@type": "CreativeWork"}),
-    ),
-    "CompletedRunResultFile": (
-        "completed",
-        "the model and metrics Files removed from the completed run's `result`",
-        lambda d: drop_refs(run(d), "result", lambda i: i not in (MODEL, CSV)),
-    ),
     "RunTimeOrder": (
         "completed",
         "`endTime` set before `startTime`",
@@ -261,16 +405,6 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         lambda d: run(d).pop("error"),
     ),
     # must/3_metrics.ttl
-    "MetricPropertyID": (
-        "completed",
-        "the final server-side loss has no `propertyID`",
-        lambda d: entity(d, FINAL_LOSS).pop("propertyID"),
-    ),
-    "FinalMetricInResult": (
-        "completed",
-        "the final server-side loss removed from the run's `result`",
-        lambda d: drop_refs(run(d), "result", lambda i: i != FINAL_LOSS),
-    ),
     # must/4_rounds.ttl
     "RoundObservationUnique": (
         "completed",
@@ -287,6 +421,18 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         "client-train round 2 renumbered 3 (rounds 1, 3)",
         _renumber_round,
     ),
+    "RoundValueHasValue": (
+        "completed",
+        "client-train loss at round 1 has no `value`",
+        lambda d: entity(d, "#round-1-client-train-loss").pop("value"),
+    ),
+    "RoundValueInOneSeries": (
+        "completed",
+        "a round value that no series links",
+        lambda d: d["@graph"].append(
+            {"@id": "#round-1-orphan", "@type": "fl:RoundValue", "fl:round": 1, "value": 0.5}
+        ),
+    ),
     "RoundNonNegativeInteger": (
         "completed",
         "the final server-side loss has `fl:round` -1",
@@ -294,8 +440,10 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
     ),
     "SideIsKnown": (
         "completed",
-        "the final server-side loss has `fl:side` fl:ServerTesting",
-        lambda d: entity(d, FINAL_LOSS).update({"fl:side": {"@id": "fl:ServerTesting"}}),
+        "the client-train loss series has `fl:side` fl:ClientTesting",
+        lambda d: entity(d, "#metric-client-train-loss").update(
+            {"fl:side": {"@id": "fl:ClientTesting"}}
+        ),
     ),
     # must/7_federation.ttl
     "RuntimeModeKnown": (
@@ -368,19 +516,12 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         lambda d: _as_entry_point_run(d, exit_code=3),
     ),
     # should/1_root.ttl
-    "RootConformsToFLProfile": (
+    "RootConformsToProfiles": (
         "completed",
-        "the FL profile removed from the root's `conformsTo`",
-        lambda d: drop_refs(root(d), "conformsTo", lambda i: i != FL_PROFILE),
+        "the fedcrate profile removed from the root's `conformsTo`",
+        lambda d: drop_refs(root(d), "conformsTo", lambda i: i != FEDCRATE_PROFILE),
     ),
     # should/2_run.ttl
-    "RunName": ("completed", "the run has no `name`", lambda d: run(d).pop("name")),
-    "RunDescription": (
-        "completed",
-        "the run has no `description`",
-        lambda d: run(d).pop("description"),
-    ),
-    "RunAgent": ("completed", "the run has no `agent`", lambda d: run(d).pop("agent")),
     "RunEndTime": ("completed", "the run has no `endTime`", lambda d: run(d).pop("endTime")),
     "RunStartTimeFormat": (
         "completed",
@@ -393,39 +534,12 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         "`actionStatus` written with https://",
         lambda d: run(d).update({"actionStatus": "https://schema.org/CompletedActionStatus"}),
     ),
-    "InstrumentVersion": (
-        "completed",
-        "the NumPy instrument has no `version`",
-        lambda d: entity(d, "#software-numpy").pop("version"),
-    ),
-    "RunObjectDataset": (
-        "completed",
-        "the dataset removed from the run's `object`",
-        lambda d: drop_refs(run(d), "object", lambda i: not i.startswith("https://")),
-    ),
     "RunObjectConfig": (
         "completed",
-        "the run-config PropertyValues removed from the run's `object`",
-        lambda d: drop_refs(run(d), "object", lambda i: not i.startswith("#param-")),
+        "the run-config PropertyValues removed from the crate",
+        lambda d: _remove_prefixed(d, "#param-"),
     ),
     # should/3_model.ttl
-    "ModelEncodingFormat": (
-        "completed",
-        "model.npz has no `encodingFormat`",
-        lambda d: entity(d, MODEL).pop("encodingFormat"),
-    ),
-    "ModelLicense": (
-        "completed",
-        "model.npz has no `license`",
-        lambda d: entity(d, MODEL).pop("license"),
-    ),
-    "MetricUnitCode": (
-        "completed",
-        "the final server-side loss is MEX-perf meanSquareError, without `unitCode`",
-        lambda d: entity(d, FINAL_LOSS).update(
-            {"propertyID": {"@id": "http://mex.aksw.org/mex-perf#meanSquareError"}}
-        ),
-    ),
     # may/1_run.ttl
     "RunStartTime": (
         "completed",
@@ -439,10 +553,16 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
     ),
     "RunAggregationStrategy": (
         "custom-strategy",
-        "the strategy's source file removed from the run's `instrument`",
-        lambda d: drop_refs(run(d), "instrument", lambda i: not i.startswith("code/")),
+        "the strategy (its source file and hyperparameters) removed from the crate",
+        lambda d: _remove_prefixed(d, "code/", "#strategy-param-"),
     ),
 }
+
+
+def _remove_prefixed(doc: Document, *prefixes: str) -> None:
+    """Remove every entity whose @id starts with one of `prefixes`, and the references."""
+    for node in [n for n in doc["@graph"] if n.get("@id", "").startswith(prefixes)]:
+        remove_entity(doc, node["@id"])
 
 
 def _as_entry_point(doc: Document, command: str | None) -> None:
@@ -459,25 +579,31 @@ def _as_entry_point_run(doc: Document, exit_code: int | None) -> None:
         run(doc)["fl:exitCode"] = exit_code
 
 
-def shape_facts() -> dict[str, tuple[str, str]]:
-    """Local name -> (severity folder, sh:message) for every shape of the profile."""
+def shape_facts(profile: str) -> dict[str, tuple[str, str]]:
+    """Local name -> (severity folder, sh:message) for every shape of `profile`."""
+    namespace = f"https://w3id.org/fedcrate/shapes/{profile}#"
     facts: dict[str, tuple[str, str]] = {}
     for level in ("must", "should", "may"):
-        for path in sorted((SHAPES_DIR / level).glob("*.ttl")):
+        for path in sorted((SHAPES / profile / level).glob("*.ttl")):
             graph = Graph().parse(path)
             for shape, message in graph.subject_objects(SH.message):
-                if isinstance(shape, URIRef) and str(shape).startswith(FLSH):
-                    facts[str(shape)[len(FLSH) :]] = (level, str(message))
+                if isinstance(shape, URIRef) and str(shape).startswith(namespace):
+                    facts[str(shape)[len(namespace) :]] = (level, str(message))
     return facts
 
 
-def build_invalid(valid: Path, out: Path) -> None:
-    facts = shape_facts()
-    missing = sorted(set(facts) - set(MUTATIONS))
-    unknown = sorted(set(MUTATIONS) - set(facts))
+def build_invalid(
+    profile: str, valid: Path, out: Path, mutations: dict[str, tuple[str, str, Mutation]]
+) -> None:
+    """One copy of a valid crate per shape of `profile`, broken by that shape's mutation."""
+    facts = shape_facts(profile)
+    missing = sorted(set(facts) - set(mutations))
+    unknown = sorted(set(mutations) - set(facts))
     if missing or unknown:
-        raise SystemExit(f"shapes without a broken crate: {missing}; unknown shapes: {unknown}")
-    for shape, (base, _, mutate) in MUTATIONS.items():
+        raise SystemExit(
+            f"{profile}: shapes without a broken crate: {missing}; unknown shapes: {unknown}"
+        )
+    for shape, (base, _, mutate) in mutations.items():
         source = valid / base
         target = out / shape
         shutil.copytree(source, target, ignore=shutil.ignore_patterns(METADATA))
@@ -487,19 +613,36 @@ def build_invalid(valid: Path, out: Path) -> None:
             json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
         severity, message = facts[shape]
-        expected = {"shape": shape, "severity": severity, "message": message}
+        expected = {
+            "profile": f"{profile}-0.1",
+            "shape": shape,
+            "base": f"valid/{base}",
+            "severity": severity,
+            "message": message,
+        }
         (target / "expected.json").write_text(
             json.dumps(expected, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
 
 
 def main() -> None:
+    # fl-crate-0.1: valid/ is hand-written (a crate of another tool, not fedcrate's); rebuild
+    # the broken copies of it.
+    fl = HERE / "fl-crate"
+    shutil.rmtree(fl / "invalid", ignore_errors=True)
+    fl_mutations = {shape: (FL_BASE, what, edit) for shape, (what, edit) in FL_MUTATIONS.items()}
+    build_invalid("fl-crate", fl / "valid", fl / "invalid", fl_mutations)
+    # fedcrate-0.1: valid/ is written by fedcrate itself.
+    ours = HERE / "fedcrate"
     for name in ("valid", "invalid"):
-        shutil.rmtree(HERE / name, ignore_errors=True)
-        (HERE / name).mkdir()
-    build_valid(HERE / "valid")
-    build_invalid(HERE / "valid", HERE / "invalid")
-    print(f"{len(list((HERE / 'valid').iterdir()))} valid and {len(MUTATIONS)} invalid crates")
+        shutil.rmtree(ours / name, ignore_errors=True)
+        (ours / name).mkdir(parents=True)
+    build_valid(ours / "valid")
+    build_invalid("fedcrate", ours / "valid", ours / "invalid", MUTATIONS)
+    print(
+        f"fl-crate: {len(FL_MUTATIONS)} invalid crates; fedcrate: "
+        f"{len(list((ours / 'valid').iterdir()))} valid and {len(MUTATIONS)} invalid crates"
+    )
 
 
 if __name__ == "__main__":

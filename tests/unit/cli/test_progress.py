@@ -66,7 +66,7 @@ def test_indexing_bar_only_on_a_terminal_fed_by_the_index(tmp_path: Path) -> Non
         assert progress is None
     assert stream.getvalue() == ""
 
-    corpus = DATA / "crates" / "valid"
+    corpus = DATA / "crates" / "fedcrate" / "valid"
     seen: list[tuple[int, int]] = []
     with CrateIndex(corpus, index=tmp_path / "index") as index:
         index.refresh(lambda done, total: seen.append((done, total)))

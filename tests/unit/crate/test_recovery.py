@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
 from flwr.serverapp.strategy import FedAvg
-from rdflib import Literal
+from rdflib import RDF, Literal
 from typer.testing import CliRunner
 
 from fedcrate import FLCrateTracker, read_crate
@@ -84,8 +84,9 @@ def _wait_for_round(proc: subprocess.Popen[str], wanted: int) -> None:
 
 
 def _rounds(crate: Path) -> set[int]:
+    """The rounds the crate holds a value for (the fl:roundValue entries of its series)."""
     graph = read_crate(crate)
-    return {int(graph.value(o, FL.round)) for o in graph.objects(None, FL.roundMetric)}  # type: ignore[arg-type]
+    return {int(graph.value(v, FL.round)) for v in graph.objects(None, FL.roundValue)}  # type: ignore[arg-type]
 
 
 def test_sigterm_leaves_a_complete_failed_crate(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_sigterm_leaves_a_complete_failed_crate(tmp_path: Path) -> None:
         proc.kill()
     crate = out / "ro-crate"
     graph = read_crate(crate)
-    run = next(graph.subjects(FL.roundMetric, None))
+    run = next(graph.subjects(RDF.type, FL.FederatedRun))
     assert str(graph.value(run, SDO.actionStatus)).endswith("FailedActionStatus")
     assert "SIGTERM" in str(graph.value(run, SDO.error))
     assert graph.value(run, SDO.endTime) is not None
@@ -122,7 +123,7 @@ def test_sigkill_leaves_a_journal_that_recover_turns_into_a_crate(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "recovered" in result.output
     graph = read_crate(out / "ro-crate")
-    run = next(graph.subjects(FL.roundMetric, None))
+    run = next(graph.subjects(RDF.type, FL.FederatedRun))
     assert str(graph.value(run, SDO.actionStatus)).endswith("FailedActionStatus")
     assert graph.value(run, SDO.error) == Literal(INTERRUPTED)
     assert set(range(6)) <= _rounds(out / "ro-crate")

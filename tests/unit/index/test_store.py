@@ -151,7 +151,7 @@ def test_fast_path_equals_rdflib_for_fedcrate_crates(corpus: Path) -> None:
     for crate in sorted(corpus.glob("*/ro-crate")):
         fast = _fast(crate)
         assert fast == _rdflib_triples(crate)
-        assert len(fast) > 300
+        assert len(fast) > 200  # the whole crate, not the part before some unsupported node
 
 
 def test_fast_path_equals_rdflib_for_a_foreign_crate(tmp_path: Path) -> None:

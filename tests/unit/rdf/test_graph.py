@@ -125,7 +125,8 @@ def test_every_round_every_metric_every_side(record_factory: Callable[..., RunRe
     counted = rows(
         graph,
         """SELECT ?side (COUNT(?o) AS ?n) (MIN(?r) AS ?first) (MAX(?r) AS ?last) WHERE {
-             ?run fl:roundMetric ?o . ?o fl:round ?r ; fl:side/schema:termCode ?side }
+             ?run schema:result ?series . ?series fl:side/schema:termCode ?side ;
+                  fl:roundValue ?o . ?o fl:round ?r }
            GROUP BY ?side""",
     )
     assert counted == [

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from rdflib import RDF, Graph, Namespace, URIRef
@@ -125,7 +124,9 @@ def test_every_keyword_of_the_text_has_exactly_one_row() -> None:
             continue
         assert len(keywords) == 1, f"line {row.line}: a row quotes exactly one keyword"
         keyword = keywords[0]
-        assert row.level.startswith("SHOULD" if keyword.group(0) == "RECOMMENDED" else keyword.group(0))
+        assert row.level.startswith(
+            "SHOULD" if keyword.group(0) == "RECOMMENDED" else keyword.group(0)
+        )
         position = where + keyword.start()
         assert position not in covered, f"line {row.line}: keyword quoted twice"
         covered[position] = row
@@ -153,7 +154,9 @@ def test_every_row_has_a_shape_an_invalid_crate_and_a_valid_crate(
         assert folder == level, f"{name} is in {folder}/, the text says {row.level}"
         shape = URIRef(FLSH + name)
         description = str(graph.value(shape, SH.description))
-        assert _normal(row.text) in _normal(description), f"{name}'s description quotes its sentence"
+        assert _normal(row.text) in _normal(description), (
+            f"{name}'s description quotes its sentence"
+        )
         anchors = {str(o) for o in graph.objects(shape, RDFS_SEE_ALSO)}
         assert any(a.startswith(SPEC) for a in anchors), f"{name} links its section"
         expected = json.loads((CORPUS / "invalid" / name / "expected.json").read_text())

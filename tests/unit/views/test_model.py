@@ -12,13 +12,16 @@ from rdflib import RDF, Literal, URIRef
 from rich.console import Console
 from typer.testing import CliRunner
 
-from fedcrate import write_crate
+from fedcrate import read_crate, write_crate
 from fedcrate.cli import app
+from fedcrate.rdf.graph import series_finals
 from fedcrate.rdf.namespaces import FL
 from fedcrate.record import RunRecord, RunStatus
+from fedcrate.record.run import complete_observations
 from fedcrate.views.model import describe, format_value, sparkline
 from fedcrate.views.terminal import render_terminal
 from tests.conftest import STATO_ACCURACY
+from tests.unit.rdf.test_series import as_fact, series_record
 
 runner = CliRunner()
 
@@ -72,6 +75,28 @@ def test_describe_reads_every_fact_of_a_written_crate(
     assert loss.rounds == [0, 1, 2, 3]
     assert loss.values == pytest.approx([1 / 2, 1 / 3, 1 / 4, 1 / 5])
     assert history["client-train", "accuracy"].rounds == [1, 2, 3]
+
+
+def test_history_and_finals_are_the_records_series(tmp_path: Path) -> None:
+    """Per-round values are read through their series (side, name, propertyID stated once
+    there): every observation of the record, gaps and NaN shown as missing values."""
+    record = series_record()
+    [view] = describe(read_crate(write_crate(record, tmp_path / "out").path))
+    expected: dict[tuple[str, str, str], dict[int, float | None]] = {}
+    for o in complete_observations(record.observations):
+        key = (o.side.value, o.metric.name, o.metric.iri or o.metric.name)
+        value = None if as_fact(o.value) == "nan" else float(o.value)
+        expected.setdefault(key, {})[o.round] = value
+    history = {(s.side, s.metric, s.property_id): dict(zip(s.rounds, s.values, strict=True))
+               for s in view.history}  # fmt: skip
+    assert history == expected
+    assert all(s.rounds == sorted(s.rounds) for s in view.history)
+    finals = {(m.side, m.metric): (m.property_id, as_fact(m.value), m.round)
+              for m in view.final_metrics}  # fmt: skip
+    assert finals == {
+        (f.side.value, f.metric.name): (f.metric.iri or f.metric.name, as_fact(f.value), f.round)
+        for f in series_finals(record)
+    }
 
 
 def test_federation_facts_and_participation_show_when_the_graph_has_them(

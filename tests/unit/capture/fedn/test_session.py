@@ -39,7 +39,7 @@ from tests.support.paths import DATA
 
 DATA = DATA
 RECORDED = DATA / "fedn-session" / "recorded-session.json"
-FLOWER_CRATE = DATA / "crates" / "valid" / "completed"
+FLOWER_CRATE = DATA / "crates" / "fedcrate" / "valid" / "completed"
 STATO_R2 = "http://purl.obolibrary.org/obo/STATO_0000564"
 TOKEN = "fedn-test-token-5e1cb8ed"
 
