@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 ROUNDS = 2
 TOKEN = "fedn-integration-token-8d8af5fb"
-FLOWER_CRATE = Path(__file__).resolve().parents[1] / "data" / "crates" / "valid" / "completed"
+FLOWER_CRATE = Path(__file__).resolve().parents[1] / "data" / "crates" / "fedcrate" / "valid" / "completed"
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,8 @@ def session_crate(network: FednNetwork, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_session_crate_passes_the_fl_profile(session_crate: Path) -> None:
-    report = validate(session_crate, level=Level.SHOULD)
-    assert report.conforms, report.findings
+    report = validate(session_crate)
+    assert report.profile == "fedcrate-0.1" and report.conforms, report.findings
 
 
 def test_session_crate_holds_trail_rounds_and_metrics(session_crate: Path) -> None:

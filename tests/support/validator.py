@@ -118,12 +118,19 @@ PRC_INHERITS_1_1_DESCRIPTOR_CHECK = "ro-crate-1.1_5.3"
 
 
 def assert_crate_valid(crate_dir: Path, python: Path) -> None:
-    """The crate passes `fedcrate validate` (MUST and SHOULD) and the official validator
-    (RO-Crate 1.2 and Process Run Crate 0.5, REQUIRED)."""
-    from fedcrate.validate import validate
+    """The crate claims and meets fedcrate-0.1 (which includes fl-crate-0.1) at MUST in
+    `fedcrate validate` and in the official validator, which also checks RO-Crate 1.2 and
+    Process Run Crate 0.5 (REQUIRED)."""
+    from fedcrate.validate import Level, validate
 
-    report = validate(crate_dir, level="should")
-    assert report.findings == [], [f.message for f in report.findings]
+    report = validate(crate_dir)
+    assert report.profile == "fedcrate-0.1" and report.claimed, report.note
+    failing = [f.message for f in report.findings if f.level is Level.MUST]
+    assert report.conforms and failing == [], failing
+    ours = run_official_validator(
+        crate_dir, "fedcrate-0.1", python=python, extra_profiles=REPO_ROOT / "shapes"
+    )
+    assert ours.failures_except(PRC_INHERITS_1_1_DESCRIPTOR_CHECK) == [], ours.issues
     ro_crate = run_official_validator(crate_dir, "ro-crate-1.2", python=python)
     assert ro_crate.issues == [] and ro_crate.passed, ro_crate.issues
     process_run = run_official_validator(crate_dir, "process-run-crate-0.5", python=python)

@@ -333,6 +333,11 @@ class _FednLocalBuilder(CrateBuilder):
                 pv = fragment(self.base, "fedn-run", run.index, "metadata", parameter.name)
                 self.parameter(pv, parameter)
                 self.add(model_out, S.additionalProperty, pv)
+                # Facts about the training the entry point reported (num_examples, …): the
+                # FL profile reads a PropertyValue on an output as a metric of the training
+                # process, which it wants in `result` with a propertyID.
+                self.add(pv, S.propertyID, Literal(parameter.name or "(unnamed)"))
+                self.add(iri, S.result, pv)
         for extra in (run.metadata_file, run.validation, run.log):
             if extra is not None:
                 self.makes(iri, self.file(extra, license_iri))

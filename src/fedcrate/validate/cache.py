@@ -54,11 +54,16 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "-"
+@cache
+def _versions() -> tuple[str, ...]:
+    """The libraries prepared shapes depend on (looked up once: each lookup scans site-packages)."""
+    found = []
+    for distribution in ("rdflib", "pyshacl", "owlrl", "pyoxigraph"):
+        try:
+            found.append(metadata.version(distribution))
+        except metadata.PackageNotFoundError:
+            found.append("-")
+    return tuple(found)
 
 
 def cache_key(*parts: str) -> str:
@@ -68,7 +73,7 @@ def cache_key(*parts: str) -> str:
         _FORMAT,
         sys.version,
         _code_digest(),
-        *(_version(d) for d in ("rdflib", "pyshacl", "owlrl", "pyoxigraph")),
+        *_versions(),
         os.environ.get("PYSHACL_USE_FULL_MIXIN", ""),
         *parts,
     ):

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
@@ -256,9 +257,13 @@ class ClassIs:
     def evaluate(self, ev: Evaluator, shape: CompiledShape, fv: FocusValues) -> Outcome:
         out = []
         for wanted in self.classes:
+            seen: dict[int, bool] = {}  # value nodes recur across focus nodes; terms are interned
             for f, values in fv.items():
                 for v in values:
-                    if isinstance(v, Literal) or not ev.is_instance(v, wanted):
+                    ok = seen.get(id(v))
+                    if ok is None:
+                        ok = seen[id(v)] = not isinstance(v, Literal) and ev.is_instance(v, wanted)
+                    if not ok:
                         out.append(shape.result(f, v))
         return not out, out
 
@@ -308,8 +313,21 @@ class DatatypeIs:
         return False
 
     def evaluate(self, ev: Evaluator, shape: CompiledShape, fv: FocusValues) -> Outcome:
-        out = [shape.result(f, v) for f, vs in fv.items() for v in vs if not self._matches(v)]
-        return not out, out
+        return _per_value(self._matches, shape, fv)
+
+
+def _per_value(check: Any, shape: CompiledShape, fv: FocusValues) -> Outcome:
+    """A result for each value node `check` refuses, checking each distinct node once."""
+    seen: dict[int, bool] = {}
+    out = []
+    for f, values in fv.items():
+        for v in values:
+            ok = seen.get(id(v))
+            if ok is None:
+                ok = seen[id(v)] = check(v)
+            if not ok:
+                out.append(shape.result(f, v))
+    return not out, out
 
 
 _NODE_KINDS = {
@@ -333,8 +351,7 @@ class NodeKindIs:
         return False
 
     def evaluate(self, ev: Evaluator, shape: CompiledShape, fv: FocusValues) -> Outcome:
-        out = [shape.result(f, v) for f, vs in fv.items() for v in vs if not self._matches(v)]
-        return not out, out
+        return _per_value(self._matches, shape, fv)
 
 
 def _compare_literal(l1: Literal, l2: Literal) -> int:
@@ -383,11 +400,8 @@ class Range:
     def evaluate(self, ev: Evaluator, shape: CompiledShape, fv: FocusValues) -> Outcome:
         out = []
         for bound in self.bounds:
-            bound_is_string = isinstance(bound.value, str)
-            for f, values in fv.items():
-                for v in values:
-                    if not self._passes(v, bound, bound_is_string):
-                        out.append(shape.result(f, v))
+            check = partial(self._passes, bound=bound, bound_is_string=isinstance(bound.value, str))
+            out.extend(_per_value(check, shape, fv)[1])
         return not out, out
 
 

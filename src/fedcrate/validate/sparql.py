@@ -78,8 +78,20 @@ class TypePattern:
     cls: URIRef | None
     """The class it asks for; None: any (a variable class, a path, a variable predicate)."""
     guards: frozenset[URIRef]
-    """Predicates whose object `?x` also is in the same conjunction: `?x` is a literal only
-    if each of them has literal objects."""
+    """Predicates `?x` is the object of wherever the pattern's solutions come from: `?x` is
+    a literal only if each of them has literal objects."""
+
+
+@dataclass(frozen=True)
+class ValuePattern:
+    """A triple pattern with a named predicate, for what its objects' lexical forms reach."""
+
+    predicate: URIRef
+    subject: str
+    """`this` (the pre-bound focus), `const` (an IRI of the query) or `var`."""
+    guards: frozenset[URIRef] = frozenset()
+    """For a variable subject: predicates it is the object of, as for `TypePattern`."""
+    constant: Node | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,8 @@ class QueryAnalysis:
     """Its patterns that a closure-typed literal (`"3"^^xsd:integer a rdfs:Resource`) can match."""
     this_sees_types: bool
     """`$this` is the subject of an `rdf:type` or variable-predicate pattern."""
+    value_patterns: tuple[ValuePattern, ...] = ()
+    """Its patterns with a named predicate: whose literal objects it can read."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ def analyse(text: str, bound: frozenset[str]) -> QueryAnalysis | None:
         lexical=walker.lexical,
         type_patterns=tuple(dict.fromkeys(walker.type_patterns)),
         this_sees_types=walker.this_sees_types,
+        value_patterns=tuple(dict.fromkeys(walker.value_patterns)),
     )
 
 
@@ -146,56 +161,143 @@ class _Unanalysable(Exception):
     pass
 
 
+Guards = dict[Variable, frozenset[URIRef]]
+
+
+# A guard meaning "is the subject of a named predicate other than rdf:type": no literal is
+# (the closure types literals, nothing else gives them properties).
+IS_SUBJECT = URIRef("urn:fedcrate:validate:is-subject")
+
+
+def _guards(triples: list[Any], inherited: Guards) -> Guards:
+    """`inherited` plus, for each variable, the named predicates it is the object of in
+    `triples` (not rdf:type: closure-typed literals are subjects, never such objects), and
+    `IS_SUBJECT` when it is the subject of one."""
+    out = dict(inherited)
+    for s, p, o in triples:
+        if isinstance(p, URIRef) and p != _TYPE:
+            if isinstance(o, Variable):
+                out[o] = out.get(o, frozenset()) | {p}
+            if isinstance(s, Variable):
+                out[s] = out.get(s, frozenset()) | {IS_SUBJECT}
+    return out
+
+
+def _block_triples(items: list[Any]) -> list[Any]:
+    """A BGP holds triples; an EXISTS pattern (translated at evaluation) holds flat lists of
+    subject, predicate, object, subject, …."""
+    triples: list[Any] = []
+    for item in items:
+        if isinstance(item, list) and len(item) % 3 == 0:
+            triples.extend(item[i : i + 3] for i in range(0, len(item), 3))
+        elif isinstance(item, (list, tuple)) and len(item) == 3:
+            triples.append(item)
+        else:
+            raise _Unanalysable("a triple pattern of unknown shape")
+    for s, _, o in triples:
+        for term in (s, o):
+            if not isinstance(term, (Variable, URIRef, Literal, BNode)):
+                raise _Unanalysable(f"a term {term!r}")
+    return triples
+
+
 class _Walker:
+    """Walks a query's algebra, scope by scope.
+
+    A variable's guards are the named predicates it is the object of in patterns that
+    every solution of its own pattern must also match: the same basic graph pattern, both
+    sides of a join, the required side of an OPTIONAL, the group an EXISTS filter tests
+    (it is correlated). UNION branches inherit the scope around them; MINUS and
+    sub-SELECTs start afresh (their patterns are evaluated on their own).
+    """
+
     def __init__(self, bound: frozenset[str]) -> None:
         self.bound = bound
         self.predicates: set[URIRef] = set()
         self.any_predicate = False
         self.lexical = False
         self.type_patterns: list[TypePattern] = []
+        self.value_patterns: list[ValuePattern] = []
         self.this_sees_types = False
 
-    def visit(self, node: Any) -> None:
+    def visit(self, node: Any, scope: Guards | None = None) -> None:
         from rdflib.plugins.sparql.parserutils import CompValue
 
+        scope = {} if scope is None else scope
         if isinstance(node, CompValue):
             name = node.name
             if name in _UNKNOWN:
                 raise _Unanalysable(name)
             if name in _LEXICAL:
                 self.lexical = True
+            if name in ("BGP", "TriplesBlock"):
+                triples = _block_triples(node.get("triples") or [])
+                inner = _guards(triples, scope)
+                for s, p, o in triples:
+                    self.triple(s, p, o, inner)
+                return
+            if name == "Join":
+                inner = _guards(self._conjunct(node.p1) + self._conjunct(node.p2), scope)
+                self.visit(node.p1, inner)
+                self.visit(node.p2, inner)
+                return
+            if name == "LeftJoin":
+                left = _guards(self._conjunct(node.p1), scope)
+                right = _guards(self._conjunct(node.p2), left)
+                self.visit(node.p1, left)
+                self.visit(node.p2, right)
+                self.visit(node.get("expr"), right)
+                return
+            if name == "Minus":
+                self.visit(node.p1, scope)
+                self.visit(node.p2, {})
+                return
+            if name == "ToMultiSet":
+                self.visit(node.p, {})  # a sub-SELECT: evaluated on its own
+                return
+            if name == "GroupGraphPatternSub":
+                parts = node.get("part") or []
+                here: list[Any] = []
+                for part in parts:
+                    if isinstance(part, CompValue) and part.name == "TriplesBlock":
+                        here.extend(_block_triples(part.get("triples") or []))
+                inner = _guards(here, scope)
+                for part in parts:
+                    if isinstance(part, CompValue) and part.name in (
+                        "MinusGraphPattern",
+                        "SubSelect",
+                    ):
+                        self.visit(part, {})  # evaluated on its own
+                    else:
+                        self.visit(part, inner)
+                return
+            inner = _guards(self._conjunct(node), scope)
             for key, value in node.items():
-                if key == "_vars":
-                    continue
-                if key == "triples" and isinstance(value, list):
-                    self.block(value)
-                else:
-                    self.visit(value)
+                if key != "_vars":
+                    self.visit(value, inner)
         elif isinstance(node, dict):
             for value in node.values():
-                self.visit(value)
+                self.visit(value, scope)
         elif isinstance(node, (list, tuple)):
             for value in node:
-                self.visit(value)
+                self.visit(value, scope)
 
-    def block(self, items: list[Any]) -> None:
-        """One conjunction of triple patterns (a BGP, or an EXISTS pattern's triples block)."""
-        triples: list[Any] = []
-        for item in items:
-            # A translated BGP holds triples; an EXISTS pattern (translated at evaluation)
-            # holds flat lists of subject, predicate, object, subject, ….
-            if isinstance(item, list) and len(item) % 3 == 0:
-                triples.extend(item[i : i + 3] for i in range(0, len(item), 3))
-            elif isinstance(item, (list, tuple)) and len(item) == 3:
-                triples.append(item)
-            else:
-                raise _Unanalysable("a triple pattern of unknown shape")
-        for s, _, o in triples:
-            for term in (s, o):
-                if not isinstance(term, (Variable, URIRef, Literal, BNode)):
-                    raise _Unanalysable(f"a term {term!r}")
-        for s, p, o in triples:
-            self.triple(s, p, o, triples)
+    def _conjunct(self, node: Any) -> list[Any]:
+        """The triples every solution of `node` matches (those it certainly joins on)."""
+        from rdflib.plugins.sparql.parserutils import CompValue
+
+        if not isinstance(node, CompValue):
+            return []
+        name = node.name
+        if name == "BGP":
+            return _block_triples(node.get("triples") or [])
+        if name == "Join":
+            return self._conjunct(node.p1) + self._conjunct(node.p2)
+        if name in ("LeftJoin", "Minus"):
+            return self._conjunct(node.p1)
+        if name in ("Filter", "Extend", "Project", "Distinct", "Reduced", "OrderBy", "Slice"):
+            return self._conjunct(node.get("p"))
+        return []
 
     def _subject(self, s: Any) -> str:
         if isinstance(s, Variable):
@@ -208,45 +310,43 @@ class _Walker:
             return "literal"
         return "const"
 
-    def triple(self, s: Any, p: Any, o: Any, block: list[Any]) -> None:
+    def triple(self, s: Any, p: Any, o: Any, scope: Guards) -> None:
         from rdflib.paths import Path
 
+        kind = self._subject(s)
+        guards = scope.get(s, frozenset()) if kind == "var" else frozenset()
         if isinstance(p, Variable):
             self.any_predicate = True
-            self._sees_types(s, None, block)
+            self._sees_types(kind, None, guards)
         elif isinstance(p, URIRef):
             self.predicates.add(p)
+            if kind == "const" and not isinstance(s, Variable):
+                self.value_patterns.append(ValuePattern(p, "const", constant=s))
+            elif kind == "this":
+                self.value_patterns.append(ValuePattern(p, "this"))
+            else:  # a variable (or a pre-bound one other than $this, taken as unknown)
+                self.value_patterns.append(ValuePattern(p, "var", guards))
             if p == _TYPE:
-                self._sees_types(s, o if isinstance(o, URIRef) else None, block)
+                self._sees_types(kind, o if isinstance(o, URIRef) else None, guards)
         elif isinstance(p, Path):
             iris, negated = _path_iris(p)
             if negated:
                 self.any_predicate = True
             self.predicates |= iris
+            # Along a path, each step's subject is a node the path reached: no guards.
+            self.value_patterns.extend(ValuePattern(iri, "var") for iri in iris)
             if negated or _TYPE in iris:
-                self._sees_types(s, None, block)
+                self._sees_types(kind, None, frozenset())
         else:
             raise _Unanalysable(f"a predicate {p!r}")
 
-    def _sees_types(self, s: Any, cls: URIRef | None, block: list[Any]) -> None:
-        kind = self._subject(s)
+    def _sees_types(self, kind: str, cls: URIRef | None, guards: frozenset[URIRef]) -> None:
         if kind == "this":
             self.this_sees_types = True
-            return
-        if kind == "const":
-            return
-        if kind == "literal":
+        elif kind == "literal":
             self.type_patterns.append(TypePattern(cls, frozenset()))
-            return
-        guards = set()
-        for s2, p2, o2 in block:
-            if not isinstance(p2, URIRef) or p2 == _TYPE:
-                continue
-            if s2 == s:
-                return  # `?x p …` with p not rdf:type: literals are never subjects of those
-            if o2 == s:
-                guards.add(p2)
-        self.type_patterns.append(TypePattern(cls, frozenset(guards)))
+        elif kind == "var":
+            self.type_patterns.append(TypePattern(cls, guards))
 
 
 def _path_iris(path: Any) -> tuple[set[URIRef], bool]:
@@ -338,6 +438,9 @@ class QueryEngine:
         self._iris: dict[str, URIRef] = {}
         self.literal_classes: set[Node] = set()
         self.literal_objects: set[Node] = set()
+        # predicate -> subjects with a literal Oxigraph prints otherwise than rdflib
+        self.printed_otherwise: dict[Node, set[Node]] = {}
+        self._objects: dict[Node, set[Node]] = {}
         self.loose_bad: set[Node] = set()
         self.strict_bad: set[Node] = set()
         self.answered_by: dict[str, int] = {"oxigraph": 0, "rdflib": 0}
@@ -357,7 +460,7 @@ class QueryEngine:
         to_ox: dict[int, Any] = {}
         quads = []
         keep: list[Node] = []  # the converted terms, alive while their ids are keys
-        object_literals: list[tuple[Node, Literal]] = []
+        object_literals: list[tuple[Node, Node, Literal]] = []
         get, convert, quad = to_ox.get, self._convert, ox.Quad
         # `type(x) is Literal` first: isinstance on rdflib terms goes through abc, and
         # this loop runs for every triple.
@@ -380,10 +483,10 @@ class QueryEngine:
                     keep.append(o)
                 quads.append(quad(cs, cp, co))
                 if type(o) is not URIRef and isinstance(o, Literal):
-                    object_literals.append((p, o))
+                    object_literals.append((s, p, o))
         except ValueError:  # an IRI, blank node label or language tag Oxigraph refuses
             return
-        self.literal_objects.update(p for p, _ in object_literals)
+        self.literal_objects.update(p for _, p, _ in object_literals)
         trust: dict[int, bool | None] = {}
         for term in keep:
             if isinstance(term, BNode):
@@ -398,10 +501,11 @@ class QueryEngine:
                 else:
                     trust.setdefault(id(term), _prints_alike(term))
         self._to_ox = {term: to_ox[id(term)] for term in keep if not isinstance(term, Literal)}
-        for p, o in object_literals:
+        for s, p, o in object_literals:
             trusted = trust[id(o)]
             if not trusted:
                 self.strict_bad.add(p)
+                self.printed_otherwise.setdefault(p, set()).add(s)
                 if trusted is None:
                     self.loose_bad.add(p)
         store = ox.Store()
@@ -442,10 +546,35 @@ class QueryEngine:
             return False
         if analysis.this_sees_types and isinstance(bindings.get("this"), Literal):
             return False
-        bad = self.strict_bad if analysis.lexical else self.loose_bad
         if analysis.predicates is None:
-            return not bad
-        return not (bad & analysis.predicates)
+            return not (self.strict_bad if analysis.lexical else self.loose_bad)
+        if self.loose_bad & analysis.predicates:
+            return False
+        if analysis.lexical:
+            return not any(self._reads_otherwise(v, bindings) for v in analysis.value_patterns)
+        return True
+
+    def _reads_otherwise(self, pattern: ValuePattern, bindings: dict[str, Node]) -> bool:
+        """Can `pattern` bind a literal Oxigraph prints otherwise than rdflib?"""
+        subjects = self.printed_otherwise.get(pattern.predicate)
+        if not subjects:
+            return False
+        if pattern.subject == "this":
+            return bindings.get("this") in subjects
+        if pattern.subject == "const":
+            return pattern.constant in subjects
+        candidates = subjects
+        for guard in pattern.guards - {IS_SUBJECT}:
+            candidates = candidates & self._objects_of(guard)
+            if not candidates:
+                return False
+        return True
+
+    def _objects_of(self, predicate: Node) -> set[Node]:
+        found = self._objects.get(predicate)
+        if found is None:
+            found = self._objects[predicate] = {o for _, p, o in self.triples if p == predicate}
+        return found
 
     def _from_ox(self, ox: Any, term: Any) -> Node:
         if isinstance(term, ox.NamedNode):

@@ -173,6 +173,7 @@ def test_profiles_are_typed_profile(record_factory: Callable[..., RunRecord]) ->
     )
     assert [p for p, _ in found] == [
         "https://esciencelab.org.uk/federated-learning-ro-crate-profile/federated-learning-profile.html",
+        "https://w3id.org/fedcrate/profile/0.1",
         "https://w3id.org/ro/wfrun/process/0.5",
     ]
 

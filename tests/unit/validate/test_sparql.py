@@ -103,3 +103,31 @@ def test_queries_the_analysis_cannot_vouch_for() -> None:
     assert analyse(PREFIX + unprojected, frozenset({"this"})) is None
     _, used = _answers(_data((A, P, Literal(1))), _query(unprojected, ("this",)), {"this": A})
     assert used == "rdflib"
+
+
+def test_lexical_functions_are_checked_against_the_literals_their_patterns_reach() -> None:
+    identifier, value = URIRef(EX + "identifier"), URIRef(EX + "value")
+    doi = URIRef(EX + "doi")
+    data = _data(
+        (A, identifier, doi), (doi, value, Literal("doi:10.1/x")), (B, value, Literal(25.0))
+    )
+    # ?v is the value of an identifier: a string, though other values are doubles
+    tied = _query(
+        "SELECT $this ?value WHERE { $this ex:identifier ?id . OPTIONAL { ?id ex:value ?v } "
+        "BIND (STR(COALESCE(?v, ?id)) AS ?value) }",
+        ("this",),
+    )
+    rows, used = _answers(data, tied, {"this": A})
+    assert used == "oxigraph" and rows[0]["value"] == Literal("doi:10.1/x")
+    # in a UNION branch nothing ties ?id to an identifier: the double is reachable
+    loose = _query(
+        "SELECT ?value WHERE { { ?s ex:identifier ?id } UNION { ?id ex:value ?v } "
+        "BIND (STR(?v) AS ?value) }"
+    )
+    assert _answers(data, loose)[1] == "rdflib"
+    # a pre-bound focus: it depends on the focus itself
+    own = _query(
+        "SELECT $this ?value WHERE { $this ex:value ?v BIND (STR(?v) AS ?value) }", ("this",)
+    )
+    assert _answers(data, own, {"this": B})[1] == "rdflib"
+    assert _answers(data, own, {"this": doi})[1] == "oxigraph"
