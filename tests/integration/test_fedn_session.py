@@ -20,14 +20,16 @@ from fedcrate.cli import app
 from fedcrate.crate import read_crate
 from fedcrate.index import CrateIndex
 from fedcrate.rdf.namespaces import FL, PROV, SDO
-from fedcrate.validate import Level, validate
+from fedcrate.validate import validate
 from tests.integration.fedn_network import FednNetwork, fedn_network, run_session, use_fedn
 
 pytestmark = pytest.mark.integration
 
 ROUNDS = 2
 TOKEN = "fedn-integration-token-8d8af5fb"
-FLOWER_CRATE = Path(__file__).resolve().parents[1] / "data" / "crates" / "fedcrate" / "valid" / "completed"
+FLOWER_CRATE = (
+    Path(__file__).resolve().parents[1] / "data" / "crates" / "fedcrate" / "valid" / "completed"
+)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,9 @@ SEVERITY = {"REQUIRED": "must", "RECOMMENDED": "should", "OPTIONAL": "may"}
 
 def _crates(profile: str) -> list[Path]:
     corpus = DATA / "crates" / profile
-    return [p for kind in ("valid", "invalid") for p in sorted((corpus / kind).iterdir()) if p.is_dir()]
+    return [
+        p for kind in ("valid", "invalid") for p in sorted((corpus / kind).iterdir()) if p.is_dir()
+    ]
 
 
 CASES = [(c, "fl-crate-0.1") for c in _crates("fl-crate")] + [
@@ -62,11 +64,15 @@ def official_reports(validator_python: Path) -> dict[Path, ValidatorReport]:
 
 
 def _theirs(report: ValidatorReport) -> set[tuple[str, str]]:
-    return {(SEVERITY[i.severity], i.requirement) for i in report.issues if i.check.startswith(OURS)}
+    return {
+        (SEVERITY[i.severity], i.requirement) for i in report.issues if i.check.startswith(OURS)
+    }
 
 
 def _ours(crate: Path, profile: str) -> set[tuple[str, str]]:
-    return {(f.level.value, f.name) for f in validate(crate, profile=profile, level=Level.MAY).findings}
+    return {
+        (f.level.value, f.name) for f in validate(crate, profile=profile, level=Level.MAY).findings
+    }
 
 
 @pytest.mark.parametrize(("crate", "profile"), CASES, ids=lambda v: getattr(v, "name", v))
@@ -77,7 +83,9 @@ def test_official_validator_agrees_with_fedcrate_validate(
 
 
 @pytest.mark.parametrize(
-    ("crate", "profile"), [c for c in CASES if c[0].parent.name == "invalid"], ids=lambda v: getattr(v, "name", v)
+    ("crate", "profile"),
+    [c for c in CASES if c[0].parent.name == "invalid"],
+    ids=lambda v: getattr(v, "name", v),
 )
 def test_each_invalid_crate_fails_exactly_its_rule_in_both_engines(
     crate: Path, profile: str, official_reports: dict[Path, ValidatorReport]
@@ -85,7 +93,9 @@ def test_each_invalid_crate_fails_exactly_its_rule_in_both_engines(
     expected = json.loads((crate / "expected.json").read_text(encoding="utf-8"))
     base = crate.parents[1] / expected["base"]
     ours = validate(crate, profile=profile, level=Level.MAY)
-    baseline = {(f.rule, f.focus) for f in validate(base, profile=profile, level=Level.MAY).findings}
+    baseline = {
+        (f.rule, f.focus) for f in validate(base, profile=profile, level=Level.MAY).findings
+    }
     new = {f.rule for f in ours.findings if (f.rule, f.focus) not in baseline}
     assert new == {expected["shape"]}
     [name] = {f.name for f in ours.findings if f.rule == expected["shape"]}

@@ -84,7 +84,10 @@ def test_validate_show_verify_and_sparql_from_the_wheel(installed: Path, tmp_pat
     elsewhere.mkdir()
     for args, code in [
         (["validate", *(str(p) for p in sorted(crates.iterdir()))], 0),
-        (["validate", str(DATA / "crates" / "fl-crate" / "invalid" / "TrainingDatasetInObject")], 1),
+        (
+            ["validate", str(DATA / "crates" / "fl-crate" / "invalid" / "TrainingDatasetInObject")],
+            1,
+        ),
         (["validate", str(DATA / "crates" / "fl-crate" / "invalid" / "RunName")], 0),
         (["validate", "--strict", str(DATA / "crates" / "fl-crate" / "invalid" / "RunName")], 1),
         (["show", str(crates / "completed")], 0),

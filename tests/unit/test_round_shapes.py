@@ -133,8 +133,6 @@ def _two_series(graph: Graph) -> None:
     graph.add((_series("client-train", "dice"), FL.roundValue, _value(1, "client-train", "loss")))
 
 
-
-
 BROKEN: dict[str, tuple[Callable[[Graph], None], set[tuple[str, str]]]] = {
     "duplicate": (_duplicate, {("RoundObservationUnique", "#fl-run")}),
     "missing": (_missing, {("RoundObservationComplete", "#fl-run")}),

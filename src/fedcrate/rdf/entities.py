@@ -20,8 +20,8 @@ from rdflib.term import Node
 
 from fedcrate.rdf.namespaces import (
     DCT,
-    FL,
     FEDCRATE_PROFILE,
+    FL,
     FL_PROFILE,
     PROCESS_RUN_CRATE,
     PROV,
@@ -145,8 +145,9 @@ class CrateBuilder:
         """The descriptor and the root Dataset with its profiles; (licence, author) IRIs.
 
         Every crate kind states the same root: RO-Crate 1.2, Process Run Crate, the FL
-        profile and fedcrate's profile built on it in `conformsTo`, the run's UUID as `identifier` (which gives the base back
-        when the crate is read), the licence and the author.
+        profile and fedcrate's profile built on it in `conformsTo`, the run's UUID as
+        `identifier` (which gives the base back when the crate is read), the licence and
+        the author.
         """
         root = self.root
         descriptor = URIRef(self.base + METADATA_FILE)

@@ -16,8 +16,8 @@ from fedcrate.record.run import Side
 
 __all__ = [
     "DCT",
-    "FL",
     "FEDCRATE_PROFILE",
+    "FL",
     "FL_PROFILE",
     "PROCESS_RUN_CRATE",
     "PROV",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from rdflib import RDF, RDFS, Literal
+from rdflib import RDF, RDFS, Literal, URIRef
 from rdflib.term import Node
 
 __all__ = ["Triple", "rdfs_closure"]
@@ -100,7 +100,9 @@ class _Closure:
         grouped: dict[Node, list[tuple[Node, Node]]] = {}
         for triple in start:
             p = triple[1]
-            if any(p in table for table in active) or isinstance(p, Literal):
+            if any(p in table for table in active) or (
+                type(p) is not URIRef and isinstance(p, Literal)
+            ):
                 rest.append(triple)
                 continue
             size = len(triples)
@@ -118,7 +120,8 @@ class _Closure:
 
     def add(self, start: Iterable[Triple]) -> None:
         triples = self.triples
-        pending = [t for t in start if not isinstance(t[1], Literal)]
+        # (isinstance on rdflib terms goes through abc: skip it for the usual IRI predicate)
+        pending = [t for t in start if type(t[1]) is URIRef or not isinstance(t[1], Literal)]
         while pending:
             triple = pending.pop()
             size = len(triples)

@@ -269,25 +269,36 @@ class ClassIs:
 
 
 _RDF_LANG_STRING = RDF.langString
+# Namespace attributes are Python-level lookups: resolved once for the hot paths.
+_XSD_STRING = XSD.string
+_XSD_INTEGER = XSD.integer
+_XSD_FLOAT = XSD.float
+_XSD_DECIMAL = XSD.decimal
+_XSD_BOOLEAN = XSD.boolean
+_XSD_DATE = XSD.date
+_XSD_TIME = XSD.time
+_XSD_DATETIME = XSD.dateTime
+_RDFS_LITERAL = RDFS.Literal
+_RDFS_DATATYPE = RDFS.Datatype
 
 
 def _actual_datatype(value_node: Literal, rule: Node) -> bool:
     value = value_node.value
-    if rule == XSD.string or rule == _RDF_LANG_STRING:
+    if rule in (_XSD_STRING, _RDF_LANG_STRING):
         return isinstance(value, (str, bytes))
-    if rule == XSD.integer:
+    if rule == _XSD_INTEGER:
         return isinstance(value, int)
-    if rule == XSD.float:
+    if rule == _XSD_FLOAT:
         return isinstance(value, float)
-    if rule == XSD.decimal:
+    if rule == _XSD_DECIMAL:
         return isinstance(value, Decimal)
-    if rule == XSD.boolean:
+    if rule == _XSD_BOOLEAN:
         return isinstance(value, bool)
-    if rule == XSD.date:
+    if rule == _XSD_DATE:
         return isinstance(value, date)
-    if rule == XSD.time:
+    if rule == _XSD_TIME:
         return isinstance(value, time)
-    if rule == XSD.dateTime:
+    if rule == _XSD_DATETIME:
         return isinstance(value, datetime)
     return True
 
@@ -302,11 +313,11 @@ class DatatypeIs:
         rule = self.datatype
         if v.datatype == rule:
             return getattr(v, "ill_typed", None) is not True and _actual_datatype(v, rule)
-        if rule == RDFS.Literal:
+        if rule == _RDFS_LITERAL:
             return True
-        if rule == RDFS.Datatype and v.datatype:
+        if rule == _RDFS_DATATYPE and v.datatype:
             return True
-        if v.datatype is None and v.language is None and rule == XSD.string:
+        if v.datatype is None and v.language is None and rule == _XSD_STRING:
             return _actual_datatype(v, rule)
         if rule == _RDF_LANG_STRING and v.language:
             return _actual_datatype(v, rule)
@@ -356,7 +367,7 @@ class NodeKindIs:
 
 def _compare_literal(l1: Literal, l2: Literal) -> int:
     """pyshacl's `rdfutil.compare.compare_literal`."""
-    if l1.datatype == XSD.integer and l2.datatype == XSD.integer:
+    if l1.datatype == _XSD_INTEGER and l2.datatype == _XSD_INTEGER:
         a, b = l1.value, l2.value
         if type(a) is int and type(b) is int:  # rdflib compares integers by value
             return 0 if a == b else (1 if a > b else -1)
@@ -410,7 +421,7 @@ def _node_string(v: Node) -> str:
     if (
         isinstance(v, Literal)
         and v.value is not None
-        and v.datatype in (None, RDF.langString, XSD.string)
+        and v.datatype in (None, _RDF_LANG_STRING, _XSD_STRING)
     ):
         return str(v.value)
     return str(v)

@@ -42,6 +42,8 @@ from fedcrate.validate import cache as prepared_cache
 
 __all__ = ["CrateTriples", "Terms", "read_triples"]
 
+_XSD_DOUBLE = XSD.double  # a namespace attribute is a Python-level lookup: once
+
 Triple = tuple[Node, Node, Node]
 
 
@@ -214,7 +216,7 @@ class _Document:
         key = (kind, repr(item) if kind is float else str(item))
         found = self.values.get(key)
         if found is None:
-            made = Literal(item, datatype=XSD.double) if kind is float else Literal(item)
+            made = Literal(item, datatype=_XSD_DOUBLE) if kind is float else Literal(item)
             found = self.values[key] = self.terms.intern(made)  # type: ignore[assignment]
         return found  # type: ignore[return-value]
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import rdflib
 from rdflib import RDF, BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.term import Node
@@ -38,6 +39,11 @@ from rdflib.term import Node
 __all__ = ["Query", "QueryAnalysis", "QueryEngine", "UnparsableQuery", "analyse"]
 
 _TYPE = RDF.type
+# Namespace attributes are Python-level lookups: resolved once for the hot paths.
+_XSD_STRING = XSD.string
+_XSD_INTEGER = XSD.integer
+_XSD_BOOLEAN = XSD.boolean
+_XSD_PREFIX = str(XSD)
 _LEXICAL = {
     "Builtin_STR",
     "Builtin_STRLEN",
@@ -379,15 +385,18 @@ def _renormalised(term: Literal) -> Literal | None:
     for literals that must not be trusted to Oxigraph: ill-typed ones, explicit
     xsd:string (rdflib tells it from a plain literal, Oxigraph does not) and language
     tags with capitals (Oxigraph lowercases them)."""
-    if getattr(term, "ill_typed", None) is True or term.datatype == XSD.string:
+    if getattr(term, "ill_typed", None) is True or term.datatype == _XSD_STRING:
         return None
     if term.language:
         return term if term.language == term.language.lower() else None
-    if term.datatype is None:
+    datatype = term.datatype
+    if datatype is None:
         return term
-    if term.datatype in _KNOWN_XSD and term.value is None:
+    if datatype in _KNOWN_XSD and term.value is None:
         return None  # rdflib could not read it: ill-typed in all but name
-    return Literal(str(term), datatype=term.datatype)
+    if datatype in _VALUE_UNIQUE and rdflib.NORMALIZE_LITERALS:
+        return term  # rdflib writes these in one form per value: `term` is that form
+    return Literal(str(term), datatype=datatype)
 
 
 def _prints_alike(term: Literal) -> bool:
@@ -399,14 +408,16 @@ def _prints_alike(term: Literal) -> bool:
     if term.datatype is None:
         return True
     lexical = str(term)
-    if term.datatype == XSD.integer:
+    if term.datatype == _XSD_INTEGER:
         return _CANONICAL_INTEGER.fullmatch(lexical) is not None
-    if term.datatype == XSD.boolean:
+    if term.datatype == _XSD_BOOLEAN:
         return lexical in ("true", "false")
-    return not str(term.datatype).startswith(str(XSD))
+    return not str(term.datatype).startswith(_XSD_PREFIX)
 
 
 _KNOWN_XSD = {XSD.integer, XSD.double, XSD.float, XSD.decimal, XSD.boolean, XSD.dateTime}
+# Datatypes whose normalised rdflib lexical form is a function of the value alone.
+_VALUE_UNIQUE = {XSD.integer, XSD.double, XSD.float, XSD.boolean}
 
 
 @lru_cache(maxsize=256)
@@ -417,6 +428,7 @@ def _prepared(text: str) -> Any:
 
 
 _INEXACT = {str(XSD.double), str(XSD.float), str(XSD.decimal)}
+_XSD_STRING_TEXT = str(XSD.string)
 
 
 class _Recompute(Exception):
@@ -488,6 +500,7 @@ class QueryEngine:
             return
         self.literal_objects.update(p for _, p, _ in object_literals)
         trust: dict[int, bool | None] = {}
+        by_value: dict[tuple[Node, Any], Literal] = {}
         for term in keep:
             if isinstance(term, BNode):
                 self._back[to_ox[id(term)]] = term
@@ -495,11 +508,17 @@ class QueryEngine:
                 key = _renormalised(term)
                 if key is None:
                     trust[id(term)] = None
-                elif self._literals.setdefault(key, term) is not term:
-                    # Two rdflib literals Oxigraph would store as one value.
-                    trust[id(term)] = trust[id(self._literals[key])] = None
-                else:
-                    trust.setdefault(id(term), _prints_alike(term))
+                    continue
+                if term.datatype is not None and term.datatype not in _VALUE_UNIQUE:
+                    # rdflib may hold two terms of one value ("1" and "1.0" as decimals),
+                    # which Oxigraph stores as one: trust neither.
+                    same = (term.datatype, term.value if term.value is not None else str(term))
+                    other = by_value.setdefault(same, term)
+                    if other is not term:
+                        trust[id(term)] = trust[id(other)] = None
+                        continue
+                self._literals[key] = term
+                trust.setdefault(id(term), _prints_alike(term))
         self._to_ox = {term: to_ox[id(term)] for term in keep if not isinstance(term, Literal)}
         for s, p, o in object_literals:
             trusted = trust[id(o)]
@@ -587,7 +606,7 @@ class QueryEngine:
             datatype = term.datatype.value
             if term.language:
                 made = Literal(term.value, lang=term.language)
-            elif datatype == str(XSD.string):
+            elif datatype == _XSD_STRING_TEXT:
                 made = Literal(term.value)
             else:
                 made = Literal(term.value, datatype=URIRef(datatype))

@@ -189,7 +189,6 @@ def remove_entity(doc: Document, entity_id: str) -> None:
                 drop_refs(node, prop, lambda i: i != entity_id)
 
 
-
 # -- fl-crate-0.1: one broken copy of the hand-written complete crate per shape ----------------
 
 FL_BASE = "complete"
@@ -240,7 +239,10 @@ FL_MUTATIONS: dict[str, tuple[str, Mutation]] = {
         "the run's `instrument` also references an entity the crate does not describe",
         lambda d: add_ref(_training(d), "instrument", "#undescribed-tool"),
     ),
-    "TrainingActionInstrument": ("the run has no `instrument`", _remove_property(FL_RUN, "instrument")),
+    "TrainingActionInstrument": (
+        "the run has no `instrument`",
+        _remove_property(FL_RUN, "instrument"),
+    ),
     "ResultOutputModel": (
         "model.pt removed from the run's `result`",
         lambda d: drop_refs(_training(d), "result", lambda i: i != "model.pt"),
@@ -270,12 +272,18 @@ FL_MUTATIONS: dict[str, tuple[str, Mutation]] = {
         "site B's dataset identified by the local id #site-b-cohort",
         lambda d: rename_id(d, SITE_B, "#site-b-cohort"),
     ),
-    "TrainingDatasetLicense": ("site B's dataset has no `license`", _remove_property(SITE_B, "license")),
+    "TrainingDatasetLicense": (
+        "site B's dataset has no `license`",
+        _remove_property(SITE_B, "license"),
+    ),
     "InstrumentType": (
         "Flower typed CreativeWork instead of SoftwareApplication",
         lambda d: entity(d, "https://flower.ai").update({"@type": "CreativeWork"}),
     ),
-    "InstrumentVersion": ("Flower has no `version`", _remove_property("https://flower.ai", "version")),
+    "InstrumentVersion": (
+        "Flower has no `version`",
+        _remove_property("https://flower.ai", "version"),
+    ),
     "ConfigFileInCrate": (
         "pyproject.toml removed from the root's `hasPart`",
         lambda d: drop_refs(root(d), "hasPart", lambda i: i != "pyproject.toml"),
@@ -309,14 +317,19 @@ FL_MUTATIONS: dict[str, tuple[str, Mutation]] = {
     ),
     "ModelPersistentId": (
         "the model gains a DOI `identifier` while its @id stays model.pt",
-        lambda d: entity(d, "model.pt").update({"identifier": "https://doi.org/10.5555/fl-corpus.model"}),
+        lambda d: entity(d, "model.pt").update(
+            {"identifier": "https://doi.org/10.5555/fl-corpus.model"}
+        ),
     ),
     "ModelLicense": ("the model has no `license`", _remove_property("model.pt", "license")),
     "ModelLicenseSpdx": (
         "the model's license is the Creative Commons page, not an SPDX IRI",
         _non_spdx_model_license,
     ),
-    "ModelFormat": ("the model has no `encodingFormat`", _remove_property("model.pt", "encodingFormat")),
+    "ModelFormat": (
+        "the model has no `encodingFormat`",
+        _remove_property("model.pt", "encodingFormat"),
+    ),
     "GeneratedSupplementaryFileInResult": (
         "MODEL_CARD.md (created during the run) removed from the run's `result`",
         lambda d: drop_refs(_training(d), "result", lambda i: i != "MODEL_CARD.md"),
@@ -343,14 +356,17 @@ FL_MUTATIONS: dict[str, tuple[str, Mutation]] = {
         _remove_entities("#metric-accuracy", "#metric-loss"),
     ),
     "EnvironmentIncluded": ("the run has no `environment`", _remove_entities("#env-flwr-seed")),
-    "ResourceUsageIncluded": ("the run has no `resourceUsage`", _remove_entities("#usage-wall-time")),
+    "ResourceUsageIncluded": (
+        "the run has no `resourceUsage`",
+        _remove_entities("#usage-wall-time"),
+    ),
     "ModelSupplementaryFiles": (
         "the model card and the model passport removed from the crate",
         _remove_entities("MODEL_CARD.md", "https://example.org/model-passport"),
     ),
 }
 
-# -- fedcrate-0.1: one mutation per shape -----------------------------------------------------------------
+# -- fedcrate-0.1: one mutation per shape -------------------------------------------------
 
 FINAL_LOSS = "#metric-server-evaluate-loss"
 PARTICIPATION = "#participation-1-client-train"

@@ -131,3 +131,12 @@ def test_lexical_functions_are_checked_against_the_literals_their_patterns_reach
     )
     assert _answers(data, own, {"this": B})[1] == "rdflib"
     assert _answers(data, own, {"this": doi})[1] == "oxigraph"
+
+
+def test_two_rdflib_literals_of_one_value_are_left_to_rdflib() -> None:
+    # rdflib keeps "1" and "1.0" as two decimals; Oxigraph stores one value
+    one, one_point_zero = Literal("1", datatype=XSD.decimal), Literal("1.0", datatype=XSD.decimal)
+    assert one != one_point_zero
+    data = _data((A, P, one), (B, P, one_point_zero))
+    _, used = _answers(data, _query("SELECT DISTINCT ?v WHERE { ?s ex:p ?v }"))
+    assert used == "rdflib"
