@@ -56,9 +56,9 @@ def flwrcrate_crate(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_validate_reads_it_and_names_what_it_lacks(flwrcrate_crate: Path) -> None:
-    result = CliRunner().invoke(app, ["validate", str(flwrcrate_crate), "--level", "must"])
+    result = CliRunner().invoke(app, ["validate", str(flwrcrate_crate), "--strict"])
     assert result.exit_code == 1, result.output  # read fine; the data falls short
-    assert "RootConformsToProcessRunCrate" in result.output
+    assert "ObjectTrainingDataset" in result.output  # a SHOULD of the FL profile
     assert "not fetched" not in result.output
 
 

@@ -154,8 +154,8 @@ def test_crate_names_no_client_by_default(crate: Path, dump: dict[str, Any]) -> 
 
 
 def test_crate_passes_the_fl_profile(crate: Path) -> None:
-    report = validate(crate, level=Level.SHOULD)
-    assert report.conforms, report.findings
+    report = validate(crate)
+    assert report.profile == "fedcrate-0.1" and report.conforms, report.findings
 
 
 def test_crate_states_the_model_trail_in_prov(crate: Path, dump: dict[str, Any]) -> None:
