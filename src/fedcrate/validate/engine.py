@@ -669,6 +669,24 @@ def _int(node: Node, what: str) -> int:
     return int(node.value)
 
 
+def _compiled_patterns(
+    patterns: list[Node], flags: list[Node], node: Node
+) -> tuple[re.Pattern[str], ...]:
+    """sh:pattern as pyshacl reads it: Python regexes; of sh:flags only `i` and `m` count.
+
+    Compiled here, not taken from pyshacl's component, whose cache is private (older
+    pyshacl releases do not have it).
+    """
+    if not patterns or not all(isinstance(p, Literal) for p in patterns):
+        raise Unsupported(f"sh:pattern on {node} is missing or not a literal")
+    letters = str(flags[0]).lower() if flags else ""
+    re_flags = (re.I if "i" in letters else 0) | (re.M if "m" in letters else 0)
+    try:
+        return tuple(re.compile(str(p), re_flags) for p in patterns)
+    except re.error as error:
+        raise Unsupported(f"sh:pattern on {node} is not a Python regex: {error}") from error
+
+
 def compile_shapes(graph: Graph) -> CompiledShapes:
     """Compile every shape of `graph` as pyshacl (advanced mode) would run it.
 
@@ -852,7 +870,7 @@ def _component(
             raise Unsupported(f"{name} < 0")
         return Length(at_least, length)
     if name == "PatternConstraintComponent":
-        return Pattern(tuple(instance.compiled_cache[p] for p in instance.string_rules))
+        return Pattern(_compiled_patterns(values(SH.pattern), values(SH.flags), node))
     if name == "InConstraintComponent":
         return In(frozenset(instance.in_vals))
     if name == "HasValueConstraintComponent":

@@ -96,6 +96,15 @@ def test_pre_bound_this_and_computed_numbers() -> None:
     assert used == "rdflib"  # a computed decimal: rdflib's own arithmetic
 
 
+def test_arithmetic_is_left_associative_in_both_engines() -> None:
+    # pyoxigraph < 0.5.12 read `a - b + c` as `a - (b + c)`, which made RoundNumbersContiguous
+    # fail every valid crate; pyproject.toml's lower bound rests on this.
+    data = _data((A, P, Literal(5)))
+    query = _query("SELECT $this WHERE { $this ex:p ?v FILTER (?v - 2 + 1 = 4) }", ("this",))
+    rows, used = _answers(data, query, {"this": A})
+    assert used == "oxigraph" and rows == [{"this": A}]
+
+
 def test_queries_the_analysis_cannot_vouch_for() -> None:
     # named graphs, and pre-bound variables Oxigraph will not substitute (not projected)
     assert analyse(PREFIX + "SELECT ?x WHERE { GRAPH ?g { ?x ex:p ?v } }", frozenset()) is None
