@@ -1,11 +1,13 @@
-"""Participation per round, from a real in-process Flower simulation (`run_simulation`).
+"""Participation, federation facts and failures, from one real in-process Flower simulation.
 
-One simulation (Ray starts once) runs the same FedAvg three times on the same nodes: bare,
-under the tracker, and under the tracker with a node that fails on purpose in round 2. The
-tracker wraps the strategy instance, so the first two must aggregate byte-identical
-arrays; the counts it records must match what the ClientApps did, the failure included
-(an error reply, counted as failed). The faulty run goes last: a ClientApp exception can
-cost Ray an actor, which must not disturb the comparison.
+One simulation (Ray starts once) runs FedAvg on the same nodes several times: bare, under
+the tracker, under the tracker with flwrCrate's plain signature (no `grid=`), with a
+server-side evaluate that raises in round 2 of 4, with a node that fails on purpose in
+round 2, and with a strategy that gives up when a ClientApp raises in round 2 of 4. The
+tracker wraps the strategy instance, so the bare and tracked runs must aggregate
+byte-identical arrays; the counts it records must match what the ClientApps did, the
+failure included (an error reply, counted as failed). Runs with a ClientApp exception go
+last: one can cost Ray an actor, which must not disturb the comparison.
 """
 
 from __future__ import annotations
@@ -24,13 +26,16 @@ from rdflib import Literal, URIRef
 
 from fedcrate import FLCrateTracker, read_crate
 from fedcrate.capture.deployment import node_id_digest
-from fedcrate.rdf.namespaces import FL
+from fedcrate.rdf.namespaces import FL, SDO
+from tests.support.validator import assert_crate_valid
 
 pytestmark = pytest.mark.integration
 
 NODES = 3
 ROUNDS = 3
 FAILING_PARTITION, FAILING_ROUND = 2, 2
+AUTHOR, LICENSE = "https://orcid.org/0000-0002-1825-0097", "Apache-2.0"
+LONG_ROUNDS = 4  # the failing runs: raise in round FAILING_ROUND of LONG_ROUNDS
 
 
 def _examples(partition: int) -> int:
@@ -74,6 +79,26 @@ def _strategy() -> FedAvg:
     return FedAvg(fraction_train=1.0, fraction_evaluate=1.0, min_available_nodes=NODES)
 
 
+class StrictFedAvg(FedAvg):
+    """A strategy of the kind many apps write: a failed node fails the run."""
+
+    def aggregate_train(self, server_round: int, replies: Any) -> Any:
+        replies = list(replies)
+        if any(reply.has_error() for reply in replies):
+            raise RuntimeError(f"a ClientApp failed in round {server_round}")
+        return super().aggregate_train(server_round, replies)
+
+
+def _server_evaluate(server_round: int, arrays: ArrayRecord) -> MetricRecord:
+    return MetricRecord({"server_accuracy": 0.1 * server_round})
+
+
+def _server_evaluate_failing(server_round: int, arrays: ArrayRecord) -> MetricRecord:
+    if server_round == FAILING_ROUND:
+        raise RuntimeError("server-side evaluate failed")
+    return _server_evaluate(server_round, arrays)
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("participation")
@@ -98,6 +123,30 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seen["tracked"] = tracked.arrays.to_numpy_ndarrays()
         seen["crate"] = tracker.crate.path if tracker.crate else None
         seen["restored"] = "aggregate_train" not in vars(strategy)
+        # flwrCrate's plain signature, positional as its README shows it: no grid=, and
+        # evaluate_fn not passed through wrap_evaluate; the tracker takes both from the
+        # strategy's own calls.
+        plain = _strategy()
+        with FLCrateTracker(context, plain, out, None, "plain", AUTHOR, LICENSE) as tracker:
+            result = plain.start(
+                grid=grid, initial_arrays=initial, num_rounds=ROUNDS, evaluate_fn=_server_evaluate
+            )
+            tracker.record_result(result)
+        seen["plain_crate"] = tracker.crate.path if tracker.crate else None
+        server_fails = _strategy()
+        with (
+            pytest.raises(RuntimeError, match="server-side evaluate failed"),
+            FLCrateTracker(context, server_fails, out, None, "server fails", AUTHOR, LICENSE) as t,
+        ):
+            t.record_result(
+                server_fails.start(
+                    grid=grid,
+                    initial_arrays=initial,
+                    num_rounds=LONG_ROUNDS,
+                    evaluate_fn=t.wrap_evaluate(_server_evaluate_failing),
+                )
+            )
+        seen["server_fails_crate"] = t.crate.path if t.crate else None
         faulty = _strategy()
         with FLCrateTracker(
             context, faulty, output_dir=out, app_name="participation with a fault", grid=grid
@@ -110,6 +159,23 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             )
             tracker.record_result(result)
         seen["faulty_crate"] = tracker.crate.path if tracker.crate else None
+        client_fails = StrictFedAvg(
+            fraction_train=1.0, fraction_evaluate=1.0, min_available_nodes=NODES
+        )
+        with (
+            pytest.raises(RuntimeError, match="a ClientApp failed in round 2"),
+            FLCrateTracker(context, client_fails, out, None, "client fails", AUTHOR, LICENSE) as t,
+        ):
+            t.record_result(
+                client_fails.start(
+                    grid=grid,
+                    initial_arrays=initial,
+                    num_rounds=LONG_ROUNDS,
+                    train_config=ConfigRecord({"inject-fault": True}),
+                    evaluate_fn=t.wrap_evaluate(_server_evaluate),
+                )
+            )
+        seen["client_fails_crate"] = t.crate.path if t.crate else None
 
     run_simulation(
         server_app=server,
@@ -177,3 +243,65 @@ def test_federation_facts_of_a_simulation(simulated: dict[str, Any]) -> None:
     # No TLS claim about an in-process simulation.
     assert graph.value(run, FL.tlsEnabled) is None
     assert isinstance(run, URIRef)
+
+
+def _facts(graph: Any) -> dict[str, Any]:
+    run = next(graph.subjects(FL.runtimeMode, None))
+    return {
+        "mode": graph.value(run, FL.runtimeMode),
+        "run id": graph.value(run, FL.runId),
+        "nodes": graph.value(run, FL.nodeCount),
+        "digests": set(graph.objects(run, FL.nodeIdDigest)),
+        "rounds": graph.value(run, FL.numRounds),
+    }
+
+
+def _series_rounds(graph: Any) -> dict[str, set[int]]:
+    out: dict[str, set[int]] = {}
+    for series, side in graph.subject_objects(FL.side):
+        rounds = {int(graph.value(v, FL.round)) for v in graph.objects(series, FL.roundValue)}
+        out.setdefault(str(side).rsplit("#", 1)[-1], set()).update(rounds)
+    return out
+
+
+def test_the_plain_signature_gets_the_federation_facts_grid_gives(
+    simulated: dict[str, Any],
+) -> None:
+    with_grid = _facts(read_crate(Path(simulated["crate"])))
+    plain_graph = read_crate(Path(simulated["plain_crate"]))
+    plain = _facts(plain_graph)
+    assert plain == with_grid
+    assert plain["mode"] == Literal("simulation") and plain["nodes"].toPython() == NODES
+    assert plain["digests"] == {Literal(node_id_digest(n)) for n in simulated["node_ids"]}
+    # The evaluate_fn the app did not wrap was recorded all the same, every round.
+    assert _series_rounds(plain_graph)["ServerEvaluation"] == set(range(ROUNDS + 1))
+
+
+def test_a_server_side_failure_in_round_2_keeps_every_earlier_round(
+    simulated: dict[str, Any],
+) -> None:
+    graph = read_crate(Path(simulated["server_fails_crate"]))
+    run = next(graph.subjects(FL.runtimeMode, None))
+    assert "server-side evaluate failed" in str(graph.value(run, SDO.error))
+    rounds = _series_rounds(graph)
+    # Round 2's client sides were aggregated before the server-side evaluate raised.
+    assert rounds["ClientTraining"] == rounds["ClientEvaluation"] == {1, FAILING_ROUND}
+    assert rounds["ServerEvaluation"] == {0, 1}
+
+
+def test_a_clientapp_failure_in_round_2_keeps_every_earlier_round(
+    simulated: dict[str, Any],
+) -> None:
+    graph = read_crate(Path(simulated["client_fails_crate"]))
+    run = next(graph.subjects(FL.runtimeMode, None))
+    assert "a ClientApp failed in round 2" in str(graph.value(run, SDO.error))
+    rounds = _series_rounds(graph)
+    assert rounds["ClientTraining"] == rounds["ClientEvaluation"] == {1}
+    assert rounds["ServerEvaluation"] == {0, 1}
+
+
+@pytest.mark.parametrize("crate", ["plain_crate", "server_fails_crate", "client_fails_crate"])
+def test_the_new_runs_crates_are_valid(
+    simulated: dict[str, Any], validator_python: Path, crate: str
+) -> None:
+    assert_crate_valid(Path(simulated[crate]), validator_python)

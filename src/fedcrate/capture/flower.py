@@ -30,7 +30,7 @@ from fedcrate.capture.deployment import federation_facts
 from fedcrate.capture.environment import declared_software, installed_version
 from fedcrate.capture.flip import flip_facts
 from fedcrate.capture.metrics import MetricResolver
-from fedcrate.capture.participation import ParticipationRecorder
+from fedcrate.capture.participation import ParticipationRecorder, RoundHooks
 from fedcrate.capture.pyproject import find_pyproject, load_pyproject
 from fedcrate.capture.signals import RunTerminated, SigtermGuard
 from fedcrate.crate.journal import Journal
@@ -192,10 +192,20 @@ class FLCrateTracker:
         self._observations: dict[tuple[int, Side, str], RoundObservation] = {}
         self._skipped_metrics: set[str] = set()
         self._temp_model: Path | None = None
-        self._participation = ParticipationRecorder(on_count=self._journal_participation)
+        self._participation = ParticipationRecorder(
+            RoundHooks(
+                on_count=self._journal_participation,
+                on_metrics=self.observe,
+                on_grid=self._adopt_grid,
+                on_rounds=self._note_started_rounds,
+                wrap_evaluate=self.wrap_evaluate,
+            ),
+            count=track_participation,
+        )
         self._journal: Journal | None = None
         self._sigterm = SigtermGuard()
         self._context, self._grid = context, grid
+        self._app_name_given = app_name is not None
         self.record_site_names = record_site_names
         self.preview = preview
         self.copy_model = copy_model
@@ -211,12 +221,10 @@ class FLCrateTracker:
         self._capture("run config", self._capture_config, context)
         self._capture("strategy", self._capture_strategy, strategy)
         self._capture("federation", self._capture_federation, context, grid)
-        if track_participation:
-            self._capture("participation", self._participation.wrap, strategy)
-        if app_name is None:
-            fab = self.record.federation.fab_id
-            if fab:
-                self.record.name = f"Flower run of {fab}"
+        # Always wrapped: each round's aggregates are journaled as the strategy returns
+        # them, and the Grid is taken from the strategy's calls when `grid=` is not given.
+        self._capture("round observation", self._participation.wrap, strategy)
+        self._name_after_fab()
         if journal:
             self._journal = Journal(self.output_dir, self.record.run_uuid)
             self._journal.facts(self.record)
@@ -340,6 +348,30 @@ class FLCrateTracker:
             context, grid, num_rounds=self.record.federation.num_rounds
         )
 
+    def _name_after_fab(self) -> None:
+        fab = self.record.federation.fab_id
+        if not self._app_name_given and fab:
+            self.record.name = f"Flower run of {fab}"
+
+    def _adopt_grid(self, grid: Any) -> None:
+        """The Grid the strategy was started with, when the tracker was not given one.
+
+        flwrCrate's signature (and so a user switching with the one-line import change)
+        has no `grid=`; the message API hands the Grid to `start` and every `configure_*`.
+        """
+        if self._grid is not None:
+            return
+        self._grid = grid
+        self._capture("federation", self._capture_federation, self._context, grid)
+        self._name_after_fab()
+        self._journal_facts()
+
+    def _note_started_rounds(self, num_rounds: int) -> None:
+        """`start(num_rounds=…)`: what Flower runs, whatever the run config says."""
+        if self.record.federation.num_rounds != num_rounds:
+            self.record.federation = replace(self.record.federation, num_rounds=int(num_rounds))
+            self._journal_facts()
+
     # -- the touchpoints ----------------------------------------------------------------
 
     def _observe(self, server_round: int, side: Side, metrics: Any) -> None:
@@ -425,6 +457,7 @@ class FLCrateTracker:
             return metrics
 
         evaluate.__wrapped__ = evaluate_fn  # type: ignore[attr-defined]
+        evaluate.__fedcrate_wrapper__ = True  # type: ignore[attr-defined]
         return evaluate
 
     def record_result(self, result: Any, model_path: str | os.PathLike[str] | None = None) -> None:

@@ -32,21 +32,40 @@ from tests.support.paths import REPO
 SERVER = Side.SERVER_EVALUATE
 
 
-# A ServerApp-like process: a tracker in the main thread, one server-side round per 50 ms.
+# A ServerApp-like process: a tracker in the main thread, one round per 50 ms. Each round
+# hands the strategy real client replies (as `Strategy.start` would) and runs the wrapped
+# server-side evaluate, so every side has a value in every round before the signal.
 RUN_SCRIPT = textwrap.dedent(
     """
     import sys, time
     import numpy as np
-    from flwr.app import ArrayRecord, Context, MetricRecord, RecordDict
+    from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
     from flwr.serverapp.strategy import FedAvg
+    from flwr.supercore.task_identity import TaskIdentity
     from fedcrate import FLCrateTracker
+
+    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 7, 0, 1
+
+    def reply(node, kind, metrics):
+        instruction = Message(RecordDict(), dst_node_id=node, message_type=kind)
+        content = {"metrics": MetricRecord(metrics)}
+        if kind == "train":
+            content["arrays"] = ArrayRecord([np.ones(3)])
+        return Message(RecordDict(content), reply_to=instruction)
 
     out, rounds = sys.argv[1], int(sys.argv[2])
     context = Context(run_id=7, node_id=0, node_config={}, state=RecordDict(),
                       run_config={"num-server-rounds": rounds})
-    with FLCrateTracker(context, FedAvg(), output_dir=out, app_name="killed") as tracker:
+    strategy = FedAvg()
+    with FLCrateTracker(context, strategy, output_dir=out, app_name="killed") as tracker:
         evaluate = tracker.wrap_evaluate(lambda r, a: MetricRecord({"accuracy": r / 100}))
         for server_round in range(rounds):
+            if server_round:
+                strategy.aggregate_train(server_round, [
+                    reply(n, "train", {"num-examples": 5, "train_loss": 1 / server_round})
+                    for n in (1, 2)])
+                strategy.aggregate_evaluate(server_round, [
+                    reply(n, "evaluate", {"num-examples": 5, "eval_acc": 0.5}) for n in (1, 2)])
             evaluate(server_round, None)
             print(f"round {server_round}", flush=True)
             time.sleep(0.05)
@@ -83,10 +102,14 @@ def _wait_for_round(proc: subprocess.Popen[str], wanted: int) -> None:
     pytest.fail(f"run ended before round {wanted}: {proc.stderr.read() if proc.stderr else ''}")
 
 
-def _rounds(crate: Path) -> set[int]:
-    """The rounds the crate holds a value for (the fl:roundValue entries of its series)."""
+def _rounds(crate: Path, side: str = "ServerEvaluation") -> set[int]:
+    """The rounds the crate holds a value for on one side (its series' fl:roundValue)."""
     graph = read_crate(crate)
-    return {int(graph.value(v, FL.round)) for v in graph.objects(None, FL.roundValue)}  # type: ignore[arg-type]
+    return {
+        int(graph.value(v, FL.round))  # type: ignore[arg-type]
+        for series in graph.subjects(FL.side, FL[side])
+        for v in graph.objects(series, FL.roundValue)
+    }
 
 
 def test_sigterm_leaves_a_complete_failed_crate(tmp_path: Path) -> None:
@@ -105,6 +128,7 @@ def test_sigterm_leaves_a_complete_failed_crate(tmp_path: Path) -> None:
     assert "SIGTERM" in str(graph.value(run, SDO.error))
     assert graph.value(run, SDO.endTime) is not None
     assert set(range(6)) <= _rounds(crate)  # every round completed before the signal
+    assert set(range(1, 6)) <= _rounds(crate, "ClientTraining") & _rounds(crate, "ClientEvaluation")
     assert not list(out.glob(f"{JOURNAL_PREFIX}*")), "journal removed once the crate exists"
 
 
@@ -127,6 +151,10 @@ def test_sigkill_leaves_a_journal_that_recover_turns_into_a_crate(tmp_path: Path
     assert str(graph.value(run, SDO.actionStatus)).endswith("FailedActionStatus")
     assert graph.value(run, SDO.error) == Literal(INTERRUPTED)
     assert set(range(6)) <= _rounds(out / "ro-crate")
+    client = _rounds(out / "ro-crate", "ClientTraining") & _rounds(
+        out / "ro-crate", "ClientEvaluation"
+    )
+    assert set(range(1, 6)) <= client, "the client sides' aggregates survive a SIGKILL"
     assert not journal.exists()
     # Nothing left to recover: a second pass says so and succeeds.
     again = CliRunner().invoke(app, ["recover", str(out)])
