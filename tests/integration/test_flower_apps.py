@@ -152,6 +152,9 @@ def test_classic_api_strategy_metrics_and_model(classic_run: DemoResult) -> None
     run = _run(graph)
     assert graph.value(run, FL.numRounds) == Literal(ROUNDS)
     assert graph.value(run, FL.nodeCount) == Literal(2)
+    # No grid= in a classic app: the Grid comes from the client proxies configure_fit returns.
+    assert graph.value(run, FL.runtimeMode) == Literal("simulation")
+    assert len(set(graph.objects(run, FL.nodeIdDigest))) == 2
     assert str(graph.value(run, SDO.actionStatus)).endswith("CompletedActionStatus")
     assert any(str(o).endswith("final_model.npz") for o in graph.objects(run, SDO.result))
 

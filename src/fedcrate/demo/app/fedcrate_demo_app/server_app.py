@@ -95,7 +95,6 @@ def main(grid: Grid, context: Context) -> None:
             app_name="fedcrate demo: FedAvg on digits",
             author={"name": "Demo User", "orcid": "https://orcid.org/0000-0002-1825-0097"},
             license="https://spdx.org/licenses/Apache-2.0",
-            grid=grid,
             datasets=[DIGITS],
             preview=bool(context.run_config.get("crate-preview", True)),
         ) as tracker,
