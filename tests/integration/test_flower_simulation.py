@@ -61,6 +61,29 @@ def test_run_facts(graph: Graph) -> None:
     assert agent == "https://orcid.org/0000-0002-1825-0097"
 
 
+def test_declarations_come_from_the_apps_pyproject(graph: Graph) -> None:
+    # The demo passes no author, license or datasets: [tool.fedcrate] declares them.
+    [(author, license_, keywords)] = select(
+        graph,
+        """SELECT ?author ?license (GROUP_CONCAT(?keyword; separator="|") AS ?keywords)
+           WHERE { ?root schema:mentions ?run ; schema:author ?author ;
+                         schema:license ?license ; schema:keywords ?keyword . }
+           GROUP BY ?author ?license""",
+    )
+    assert author == "https://orcid.org/0000-0002-1825-0097"
+    assert license_ == "https://spdx.org/licenses/Apache-2.0"
+    assert "handwritten digits" in keywords.split("|")
+    [(dataset,)] = select(
+        graph,
+        """SELECT ?d WHERE { ?run a schema:CreateAction ; schema:object ?d .
+             ?d a schema:Dataset ; schema:license ?l . }""",
+    )
+    assert (
+        dataset
+        == "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits"
+    )
+
+
 def test_instruments_flower_frameworks_and_strategy(graph: Graph) -> None:
     software = select(
         graph,

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from fedcrate.capture.declarations import apply_declarations, read_declarations
 from fedcrate.capture.deployment import federation_facts
 from fedcrate.capture.environment import declared_software, installed_version
 from fedcrate.capture.flip import flip_facts
@@ -143,6 +144,10 @@ class FLCrateTracker:
         grid: the ServerApp's `Grid`, for run, FAB and federation facts.
         datasets: the data the run trained and evaluated on (Flower cannot see it): URLs,
             `{"name", "url", "description", "license"}` dicts or `DatasetRef`s.
+        description / keywords: what the run was for, and tags for finding it.
+            author, agent, license, datasets, description and keywords may instead be
+            declared once in the app's pyproject.toml under `[tool.fedcrate]`
+            (docs/tool-fedcrate.md); an argument given here wins over the file.
         save_arrays: when `record_result` gets no model file, save `result.arrays` as
             `final_model.npz` so the crate still holds the model.
         track_participation: count sampled nodes, replies, failures and aggregated
@@ -174,6 +179,8 @@ class FLCrateTracker:
         *,
         grid: Any = None,
         datasets: Iterable[DatasetSpec] = (),
+        description: str | None = None,
+        keywords: Iterable[str] = (),
         save_arrays: bool = True,
         track_participation: bool = True,
         record_site_names: bool = False,
@@ -212,6 +219,18 @@ class FLCrateTracker:
         self.redact_paths = redact_paths
 
         self.record = RunRecord(name=app_name or "Federated learning run", started_at=utc_now())
+        datasets, keywords = list(datasets), tuple(str(k) for k in keywords)
+        self.record.description = description
+        self.record.keywords = keywords
+        arguments = {
+            "author": author,
+            "agent": agent,
+            "license": license,
+            "datasets": datasets,
+            "description": description,
+            "keywords": keywords,
+        }
+        self._given = {name for name, value in arguments.items() if value}
         self._pyproject: dict[str, Any] = {}
         self.pyproject_path = self._locate_pyproject(pyproject_path)
         self._resolver = MetricResolver()
@@ -225,6 +244,11 @@ class FLCrateTracker:
         # them, and the Grid is taken from the strategy's calls when `grid=` is not given.
         self._capture("round observation", self._participation.wrap, strategy)
         self._name_after_fab()
+        if self.record.license is None:
+            logger.warning(
+                "no license: RO-Crate 1.2 requires one on the crate; pass license= (an SPDX "
+                "id or URL) or declare it in pyproject.toml's [tool.fedcrate] license"
+            )
         if journal:
             self._journal = Journal(self.output_dir, self.record.run_uuid)
             self._journal.facts(self.record)
@@ -278,6 +302,8 @@ class FLCrateTracker:
             )
             return
         self._pyproject = load_pyproject(self.pyproject_path)
+        declarations = read_declarations(self._pyproject, self.pyproject_path)
+        apply_declarations(self.record, declarations, given=self._given)
         dependencies = self._pyproject.get("project", {}).get("dependencies", []) or []
         self.record.frameworks = declared_software(str(d) for d in dependencies)
         self._resolver = MetricResolver.from_pyproject(self._pyproject)

@@ -60,9 +60,9 @@ S = SimpleNamespace(**{name: SDO[name] for name in (
     "Person", "PropertyValue", "SoftwareApplication", "SoftwareSourceCode", "about",
     "actionStatus", "additionalProperty", "affiliation", "agent", "author", "contentSize",
     "datePublished", "description", "email", "encodingFormat", "error", "endTime", "hasPart",
-    "identifier", "instrument", "license", "mentions", "name", "object", "programmingLanguage",
-    "propertyID", "result", "sha256", "softwareRequirements", "startTime", "termCode",
-    "unitCode", "url", "value", "version",
+    "identifier", "instrument", "keywords", "license", "mentions", "name", "object",
+    "programmingLanguage", "propertyID", "result", "sha256", "softwareRequirements",
+    "startTime", "termCode", "unitCode", "url", "value", "version",
 )})  # fmt: skip
 F = SimpleNamespace(**{name: FL[name] for name in (
     "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundParticipation", "RoundValue",

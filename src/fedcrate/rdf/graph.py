@@ -157,6 +157,11 @@ class RunGraphBuilder(CrateBuilder):
             license_=record.license,
             author=record.author,
         )
+        # RO-Crate puts a crate's keywords on its root (a CreativeWork property); one
+        # value per keyword, so a keyword holding a comma stays one keyword and SPARQL
+        # matches each exactly (schema.org allows repeating the property).
+        for keyword in record.keywords:
+            self.add_text(root, S.keywords, keyword)
         self.add(root, S.mentions, run)
         agent = self.person(record.agent) if record.agent else author
 

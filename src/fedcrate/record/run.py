@@ -309,6 +309,8 @@ class RunRecord:
     started_at: datetime
     run_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
     description: str | None = None
+    keywords: tuple[str, ...] = ()
+    """Tags for the run (`schema:keywords` on the crate root), e.g. from `[tool.fedcrate]`."""
     ended_at: datetime | None = None
     status: RunStatus = RunStatus.ACTIVE
     error: str | None = None

@@ -23,14 +23,6 @@ from .task import evaluate, init_params, load_server_test
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 # What the clients and the server train and evaluate on (shipped inside scikit-learn).
-DIGITS = {
-    "name": "Optical Recognition of Handwritten Digits (scikit-learn load_digits)",
-    "url": "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
-    "description": "1,797 8x8 images of digits; 20% held out for server-side evaluation, the "
-    "rest split IID across the simulated nodes by partition-id.",
-    "license": "https://creativecommons.org/licenses/by/4.0/",
-}
-
 app = ServerApp()
 
 
@@ -93,9 +85,8 @@ def main(grid: Grid, context: Context) -> None:
             output_dir=_crate_dir(context),
             pyproject_path=PYPROJECT,
             app_name="fedcrate demo: FedAvg on digits",
-            author={"name": "Demo User", "orcid": "https://orcid.org/0000-0002-1825-0097"},
-            license="https://spdx.org/licenses/Apache-2.0",
-            datasets=[DIGITS],
+            # Author, license, datasets, description and keywords: pyproject.toml's
+            # [tool.fedcrate] table.
             preview=bool(context.run_config.get("crate-preview", True)),
         ) as tracker,
     ):
