@@ -191,3 +191,13 @@ def test_flwr_stop_never_loses_the_run(tmp_path: Path) -> None:
     }
     assert {0, 1, 2} <= rounds and max(rounds) < 50
     assert not list(out.glob(f"{JOURNAL_PREFIX}*")), "the journal goes once the crate exists"
+
+
+def test_model_lineage_across_supernodes(deployed: DemoResult, graph: Graph) -> None:
+    from fedcrate.crate.verify import verify_crate
+
+    run = _run(graph)
+    rounds = sorted(int(graph.value(s, FL.round)) for s in graph.objects(run, FL.modelState))  # type: ignore[arg-type]
+    assert rounds == list(range(ROUNDS + 1))
+    report = verify_crate(deployed.crate_dir)
+    assert report.ok and report.lineage_states == ROUNDS + 1, report

@@ -127,12 +127,15 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         # evaluate_fn not passed through wrap_evaluate; the tracker takes both from the
         # strategy's own calls.
         plain = _strategy()
-        with FLCrateTracker(context, plain, out, None, "plain", AUTHOR, LICENSE) as tracker:
+        with FLCrateTracker(
+            context, plain, out, None, "plain", AUTHOR, LICENSE, record_model_lineage=True
+        ) as tracker:
             result = plain.start(
                 grid=grid, initial_arrays=initial, num_rounds=ROUNDS, evaluate_fn=_server_evaluate
             )
             tracker.record_result(result)
         seen["plain_crate"] = tracker.crate.path if tracker.crate else None
+        seen["plain_arrays"] = result.arrays
         server_fails = _strategy()
         with (
             pytest.raises(RuntimeError, match="server-side evaluate failed"),
@@ -149,7 +152,13 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         seen["server_fails_crate"] = t.crate.path if t.crate else None
         faulty = _strategy()
         with FLCrateTracker(
-            context, faulty, output_dir=out, app_name="participation with a fault", grid=grid
+            context,
+            faulty,
+            output_dir=out,
+            app_name="participation with a fault",
+            license=LICENSE,
+            grid=grid,
+            record_clients=True,
         ) as tracker:
             result = faulty.start(
                 grid=grid,
@@ -300,8 +309,70 @@ def test_a_clientapp_failure_in_round_2_keeps_every_earlier_round(
     assert rounds["ServerEvaluation"] == {0, 1}
 
 
-@pytest.mark.parametrize("crate", ["plain_crate", "server_fails_crate", "client_fails_crate"])
+@pytest.mark.parametrize(
+    "crate", ["plain_crate", "server_fails_crate", "client_fails_crate", "faulty_crate"]
+)
 def test_the_new_runs_crates_are_valid(
     simulated: dict[str, Any], validator_python: Path, crate: str
 ) -> None:
     assert_crate_valid(Path(simulated[crate]), validator_python)
+
+
+def test_model_lineage_of_a_real_run(simulated: dict[str, Any]) -> None:
+    from fedcrate.capture.lineage import arrays_digest
+    from fedcrate.crate.verify import verify_crate
+    from fedcrate.rdf.namespaces import PROV
+
+    crate = Path(simulated["plain_crate"])
+    graph = read_crate(crate)
+    run = next(graph.subjects(FL.modelState, None))
+    states = {int(graph.value(s, FL.round)): s for s in graph.objects(run, FL.modelState)}
+    assert sorted(states) == list(range(ROUNDS + 1))
+    for server_round in range(1, ROUNDS + 1):
+        assert (states[server_round], PROV.wasDerivedFrom, states[server_round - 1]) in graph
+    last = states[ROUNDS]
+    assert str(graph.value(last, SDO.sha256)) == arrays_digest(simulated["plain_arrays"])[0]
+    # result.arrays were saved as the model: the file is the last state, byte for byte.
+    [model] = list(graph.objects(last, FL.savedAs))
+    assert graph.value(model, SDO.sha256) == graph.value(last, SDO.sha256)
+    report = verify_crate(crate)
+    assert report.ok and report.lineage_states == ROUNDS + 1, report
+
+
+def test_per_client_contributions_of_a_real_run(simulated: dict[str, Any], tmp_path: Path) -> None:
+    from fedcrate.index import CrateIndex
+
+    crate = Path(simulated["faulty_crate"])
+    index = CrateIndex(crate.parent, index=tmp_path / "index")
+    rows = [r for r in index.query("client-contributions").records() if r["name"].endswith("fault")]
+    digests = {node_id_digest(n) for n in simulated["node_ids"]}
+    by_phase: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_phase.setdefault((int(row["round"]), str(row["phase"])), []).append(row)
+    assert set(by_phase) == {
+        (r, p) for r in range(1, ROUNDS + 1) for p in ("client-train", "client-evaluate")
+    }
+    for (server_round, phase), phase_rows in by_phase.items():
+        assert {r["node"] for r in phase_rows} == digests, "every sampled node, by digest"
+        if phase == "client-evaluate":
+            assert sorted(int(r["examples"]) for r in phase_rows if r["metric"] == "accuracy") == [
+                5 * (p + 1) for p in range(NODES)
+            ]
+            continue
+        failed = [r for r in phase_rows if r["status"] == "failed"]
+        replied = {r["node"]: r for r in phase_rows if r["status"] == "replied"}
+        if server_round == FAILING_ROUND:
+            [failure] = failed
+            # The simulation's Ray actor replaces the app's exception by Flower's own.
+            assert "CLIENT_APP_RAISED_EXCEPTION" in str(failure["error"])
+            assert "injected" not in str(failure["error"])
+            assert failure["examples"] is None and failure["metric"] is None
+        else:
+            assert failed == []
+        expected = sorted(_examples(p) for p in range(NODES))
+        if server_round == FAILING_ROUND:
+            expected.remove(_examples(FAILING_PARTITION))
+        assert sorted(int(r["examples"]) for r in replied.values()) == expected
+        assert {r["metric"] for r in replied.values()} == {"training_time"}
+    text = (crate / "ro-crate-metadata.json").read_text()
+    assert not any(f'"{n}"' in text for n in simulated["node_ids"]), "raw node ids leaked"

@@ -56,6 +56,14 @@ class RoundHooks:
     on_grid: Callable[[Any], None] | None = None
     on_rounds: Callable[[int], None] | None = None
     wrap_evaluate: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None
+    on_replies: Callable[[int, Side, list[int], list[Any], str], None] | None = None
+    """(round, side, sampled node ids, reply messages, weighting key): per-client
+    contributions, message API (`None` skips the work)."""
+    on_classic_replies: Callable[[int, Side, list[Any], list[Any]], None] | None = None
+    """(round, side, results, failures) as the classic `aggregate_*` receives them."""
+    on_arrays: Callable[[int, Any], None] | None = None
+    """(state, arrays): the global model handed to `configure_*`; state r - 1 for round
+    r's training, state r for its evaluation (lineage; `None` skips the lookup)."""
 
 
 class ParticipationRecorder:
@@ -69,6 +77,7 @@ class ParticipationRecorder:
         self.sites: set[str] = set()
         self._wrapped: list[tuple[Any, str, Callable[..., Any]]] = []
         self._grid_seen = False
+        self._sampled: dict[tuple[int, Side], list[int]] = {}
 
     # -- bookkeeping ----------------------------------------------------------------
 
@@ -188,6 +197,8 @@ class ParticipationRecorder:
                 replies_failed=len(failures),
                 examples_aggregated=sum(int(res.num_examples) for _, res in results),
             )
+            if self._hooks.on_classic_replies is not None:
+                self._safely(self._hooks.on_classic_replies, server_round, side, results, failures)
             aggregated = original(server_round, results, failures)
             self._safely(self._classic_metrics, server_round, side, aggregated)
             return aggregated
@@ -234,6 +245,8 @@ class ParticipationRecorder:
         def configure(server_round: int, *args: Any, **kwargs: Any) -> Any:
             if not self._grid_seen:
                 self._safely(self._grid_from_arguments, args, kwargs)
+            if self._hooks.on_arrays is not None:
+                self._safely(self._arrays_from_arguments, server_round, side, args, kwargs)
             messages = original(server_round, *args, **kwargs)
             if messages is None:
                 return messages
@@ -241,10 +254,29 @@ class ParticipationRecorder:
             if not self._grid_seen:
                 self._safely(self._grid_from_proxies, messages)
             self._safely(self.count, server_round, side, nodes_sampled=len(messages))
+            if self._hooks.on_replies is not None:
+                self._safely(self._note_sampled, server_round, side, messages)
             return messages
 
         configure.__wrapped__ = original  # type: ignore[attr-defined]
         return configure
+
+    def _arrays_from_arguments(
+        self, server_round: int, side: Side, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """The global model: `arrays` (message API) or `parameters` (classic), first after
+        the round number either way."""
+        arrays = kwargs.get("arrays", kwargs.get("parameters"))
+        if arrays is None and args:
+            arrays = args[0]
+        if arrays is not None and self._hooks.on_arrays is not None:
+            state = server_round - 1 if side is Side.CLIENT_TRAIN else server_round
+            self._hooks.on_arrays(state, arrays)
+
+    def _note_sampled(self, server_round: int, side: Side, messages: list[Any]) -> None:
+        nodes = [int(m.metadata.dst_node_id) for m in messages if hasattr(m, "metadata")]
+        with self._lock:
+            self._sampled[(int(server_round), side)] = nodes
 
     def _grid_from_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         for value in (kwargs.get("grid"), *args):
@@ -268,6 +300,11 @@ class ParticipationRecorder:
         def aggregate(server_round: int, replies: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
             replies = list(replies)
             self._safely(self._count_replies, server_round, side, replies, weight_key)
+            if self._hooks.on_replies is not None:
+                with self._lock:
+                    sampled = self._sampled.pop((int(server_round), side), [])
+                hook = self._hooks.on_replies
+                self._safely(hook, server_round, side, sampled, replies, weight_key)
             aggregated = original(server_round, replies, *args, **kwargs)
             # aggregate_train → (arrays, metrics); aggregate_evaluate → metrics.
             metrics = aggregated[1] if isinstance(aggregated, tuple) else aggregated

@@ -160,7 +160,8 @@ def _short_number(text: str) -> str:
 def verify(
     crates: Annotated[list[Path], typer.Argument(help="Crate folders to check.")],
 ) -> None:
-    """Re-check every payload file's size and sha256 (exit 0 intact, 1 mismatch, 2 unusable)."""
+    """Re-check every payload file's size and sha256, and the model lineage's chain when the
+    crate has one (exit 0 intact, 1 mismatch or broken chain, 2 unusable)."""
     from fedcrate.crate.verify import verify_crate
 
     mismatched = False
@@ -185,6 +186,16 @@ def verify(
         if not report.checks:
             out.print(
                 f"{crate}: records no file checksums", highlight=False, markup=False, soft_wrap=True
+            )
+        for problem in report.lineage_problems:
+            mismatched = True
+            out.print(f"BROKEN    {crate}: model lineage: {problem}", markup=False, soft_wrap=True)
+        if report.lineage_states and not report.lineage_problems:
+            out.print(
+                f"ok        {crate}: model lineage, {report.lineage_states} states chained",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
     if mismatched:
         raise typer.Exit(1)

@@ -24,6 +24,8 @@ from typing import IO, Any
 from fedcrate.errors import NotACrate
 from fedcrate.record.jsonable import from_jsonable, to_jsonable
 from fedcrate.record.run import (
+    ClientContribution,
+    ModelState,
     RoundObservation,
     RoundParticipation,
     RunRecord,
@@ -73,7 +75,12 @@ class Journal:
     def facts(self, record: RunRecord) -> None:
         """The record's facts, without the per-round data (appended separately)."""
         self._append(
-            "facts", record=to_jsonable(replace(record, observations=[], participation=[]))
+            "facts",
+            record=to_jsonable(
+                replace(
+                    record, observations=[], participation=[], model_states=[], contributions=[]
+                )
+            ),
         )
 
     def observations(self, observations: Iterable[RoundObservation]) -> None:
@@ -86,6 +93,14 @@ class Journal:
 
     def model(self, path: Path) -> None:
         self._append("model", path=str(path))
+
+    def contributions(self, items: Iterable[ClientContribution]) -> None:
+        listed = [to_jsonable(c) for c in items]
+        if listed:
+            self._append("contributions", items=listed)
+
+    def model_state(self, state: ModelState) -> None:
+        self._append("model-state", state=to_jsonable(state))
 
     def close(self, *, remove: bool) -> None:
         """Stop journaling; `remove` once the crate holds everything."""
@@ -128,6 +143,8 @@ def read_journal(path: Path) -> RecoveredRun:
     observations: dict[tuple[int, Side, str], RoundObservation] = {}
     participation: dict[tuple[int, Side], dict[str, int]] = {}
     model: Path | None = None
+    states: dict[int, ModelState] = {}
+    contributions: dict[tuple[int, Side, str], ClientContribution] = {}
     last_at: datetime | None = None
     entries = 0
     for number, line in enumerate(lines, start=1):
@@ -153,6 +170,13 @@ def read_journal(path: Path) -> RecoveredRun:
                 counts[name] = counts.get(name, 0) + int(value)
         elif event == "model":
             model = Path(entry["path"])
+        elif event == "contributions":
+            for item in entry["items"]:
+                c = from_jsonable(ClientContribution, item)
+                contributions[(c.round, c.side, c.node_digest)] = c
+        elif event == "model-state":
+            state = from_jsonable(ModelState, entry["state"])
+            states[state.round] = state
     if record is None:
         raise NotACrate(f"{path}: the journal holds no run facts; nothing to recover")
     recovered = replace(
@@ -169,6 +193,11 @@ def read_journal(path: Path) -> RecoveredRun:
                 participation.items(), key=lambda kv: (kv[0][0], kv[0][1].value)
             )
         ],
+        model_states=[states[r] for r in sorted(states)] or record.model_states,
+        contributions=[
+            contributions[k] for k in sorted(contributions, key=lambda k: (k[0], k[1].value, k[2]))
+        ]
+        or record.contributions,
         model_source=model if model is not None and model.is_file() else record.model_source,
     )
     if recovered.model_source is not None and not Path(recovered.model_source).is_file():

@@ -1,5 +1,10 @@
 """`fedcrate verify`: do the crate's payload files still match their recorded size and sha256?
 
+And, for a crate with per-round model lineage (`record_model_lineage=True`), is the chain
+consistent: one `fl:ModelState` per round from the first to the last without a gap, each
+`prov:wasDerivedFrom` the previous round's, each with a SHA-256, and a file `fl:savedAs`
+of a state holding exactly its bytes (the file's recorded sha256 is the state's)?
+
 A crate states `contentSize` and `sha256` for every file it holds. Files are hashed as
 streams (constant memory, so multi-GB models are fine). A file referenced outside the
 crate (`file://…`, e.g. a model kept in place with `copy_model=False`) is checked where it
@@ -8,16 +13,18 @@ lives; web resources are not fetched.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from rdflib import Literal, URIRef
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
 
 from fedcrate.crate.files import sha256_of
 from fedcrate.crate.reader import read_crate
 from fedcrate.rdf.entities import METADATA_FILE
-from fedcrate.rdf.namespaces import SDO
+from fedcrate.rdf.namespaces import FL, PROV, SDO
 
 __all__ = ["FileCheck", "VerifyReport", "verify_crate"]
 
@@ -37,6 +44,9 @@ class VerifyReport:
 
     crate: Path
     checks: list[FileCheck] = field(default_factory=list)
+    lineage_states: int = 0
+    """Model states of the run's lineage (0: no lineage recorded)."""
+    lineage_problems: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[FileCheck]:
@@ -44,7 +54,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.lineage_problems
 
 
 def _local_path(crate: Path, base: str, entity: URIRef) -> Path | None:
@@ -82,7 +92,45 @@ def verify_crate(crate: Path) -> VerifyReport:
         expected_sha = str(graph.value(entity, SDO.sha256))
         size = graph.value(entity, SDO.contentSize)
         report.checks.append(FileCheck(label, path, _problem(path, expected_sha, size)))
+    for run in sorted(set(graph.subjects(FL.modelState, None)), key=str):
+        states = list(graph.objects(run, FL.modelState))
+        report.lineage_states += len(states)
+        report.lineage_problems += _lineage_problems(graph, states, base)
     return report
+
+
+def _lineage_problems(graph: Graph, states: list[Node], base: str) -> list[str]:
+    """What breaks the chain of one run's model states (empty: consistent)."""
+
+    def label(node: Node) -> str:
+        return str(node)[len(base) :] if base and str(node).startswith(base) else str(node)
+
+    problems: list[str] = []
+    by_round: dict[int, Node] = {}
+    for state in states:
+        value = graph.value(state, FL.round)
+        number = value.toPython() if isinstance(value, Literal) else None
+        if not isinstance(number, int) or number < 0:
+            problems.append(f"{label(state)}: no round number")
+            continue
+        if number in by_round:
+            problems.append(f"round {number}: two model states")
+        by_round[number] = state
+        digest = str(graph.value(state, SDO.sha256) or "")
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            problems.append(f"{label(state)}: no SHA-256 of the arrays")
+        for saved in graph.objects(state, FL.savedAs):
+            if str(graph.value(saved, SDO.sha256) or "").lower() != digest:
+                problems.append(
+                    f"{label(state)}: saved as {label(saved)}, whose sha256 is not the state's"
+                )
+    rounds = sorted(by_round)
+    for earlier, later in itertools.pairwise(rounds):
+        if later != earlier + 1:
+            problems.append(f"rounds {earlier + 1}..{later - 1}: no model state (a gap)")
+        elif (by_round[later], PROV.wasDerivedFrom, by_round[earlier]) not in graph:
+            problems.append(f"round {later}: not derived from round {earlier}'s state")
+    return problems
 
 
 def _problem(path: Path, expected_sha: str, size: object) -> str | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import quote
 
 from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
 from fedcrate.rdf.namespaces import (
@@ -65,16 +67,17 @@ S = SimpleNamespace(**{name: SDO[name] for name in (
     "startTime", "termCode", "unitCode", "url", "value", "version",
 )})  # fmt: skip
 F = SimpleNamespace(**{name: FL[name] for name in (
-    "AggregationStrategy", "FederatedRun", "FinalMetric", "RoundParticipation", "RoundValue",
-    "cohortQuery", "examplesAggregated", "fabHash", "fabId", "fabVersion", "federationId",
-    "nodeAuthenticationEnabled", "nodeCount", "nodeIdDigest", "nodesSampled", "numRounds",
-    "participation", "projectId", "pythonClass", "repliesFailed", "repliesReceived", "round",
-    "roundValue", "runId", "runtimeMode", "side", "siteCount", "siteName",
-    "superlinkAddress", "tlsEnabled",
+    "Aggregation", "AggregationStrategy", "ClientContribution", "FederatedRun", "FinalMetric",
+    "ModelState", "RoundParticipation", "RoundValue", "cohortQuery", "contribution", "errorKind",
+    "examplesAggregated", "examplesReported", "fabHash", "fabId", "fabVersion", "federationId",
+    "modelState", "nodeAuthenticationEnabled", "nodeCount", "nodeDigest", "nodeIdDigest",
+    "nodesSampled", "numRounds", "participation", "projectId", "pythonClass", "repliesFailed",
+    "repliesReceived", "replyStatus", "round", "roundValue", "runId", "runtimeMode", "savedAs",
+    "side", "siteCount", "siteName", "superlinkAddress", "tlsEnabled",
 )})  # fmt: skip
 P = SimpleNamespace(**{name: PROV[name] for name in (
-    "Activity", "Person", "endedAtTime", "generated", "startedAtTime", "used",
-    "wasAssociatedWith", "wasGeneratedBy",
+    "Activity", "Entity", "Person", "endedAtTime", "generated", "startedAtTime", "used",
+    "wasAssociatedWith", "wasDerivedFrom", "wasGeneratedBy",
 )})  # fmt: skip
 TYPE = RDF.type
 
@@ -92,8 +95,72 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
+# `Literal(x)` for a Python float or int takes ~7 µs (its generic conversion rules), and a
+# crate has two per round value. For exactly these two types the result is fixed: the
+# lexical form `str(x)`, the datatype xsd:double / xsd:integer, the value `x` itself.
+# `_make_number` builds that object directly (≈10x faster), but only where a probe shows it
+# equal to rdflib's own in every attribute (`_number_factory`); otherwise `Literal(x)`.
+XSD_DOUBLE = URIRef("http://www.w3.org/2001/XMLSchema#double")
+"""xsd:double: the one datatype object every number literal made here shares, so that
+the serializer (`jsonld_fast`) finds it by identity."""
+XSD_INTEGER = URIRef("http://www.w3.org/2001/XMLSchema#integer")
+"""xsd:integer, likewise."""
+_XSD_DOUBLE, _XSD_INTEGER = XSD_DOUBLE, XSD_INTEGER
+_LITERAL_SLOTS = ("_language", "_datatype", "_value", "_ill_typed")
+
+
+def _make_number(value: float | int) -> Literal:
+    """`Literal(value)` for a value of exact type float or int, built directly."""
+    literal: Literal = str.__new__(Literal, value)
+    literal._language = None
+    literal._datatype = _XSD_DOUBLE if type(value) is float else _XSD_INTEGER
+    literal._value = value
+    literal._ill_typed = None
+    return literal
+
+
+def _same_literal(a: Literal, b: Literal) -> bool:
+    return (
+        type(a) is type(b)
+        and str(a) == str(b)
+        and a == b
+        and hash(a) == hash(b)
+        and a.n3() == b.n3()
+        and a.datatype == b.datatype
+        and a.language == b.language
+        and a.ill_typed == b.ill_typed
+        and type(a.value) is type(b.value)
+        and (a.value == b.value or a.value != a.value)  # NaN
+        and all(repr(getattr(a, slot)) == repr(getattr(b, slot)) for slot in _LITERAL_SLOTS)
+    )
+
+
+def _number_factory() -> Callable[[float | int], Literal]:
+    """`_make_number` when it makes rdflib's literals exactly, else `Literal` itself."""
+    if tuple(getattr(Literal, "__slots__", ())) != _LITERAL_SLOTS:
+        return Literal
+    probes: list[float | int] = [0.5, -0.0, 1e-05, 1e300, math.nan, math.inf, 0, -7, 2**70]
+    try:
+        if all(_same_literal(_make_number(v), Literal(v)) for v in probes):
+            return _make_number
+    except (AttributeError, TypeError):  # another rdflib's Literal layout
+        pass
+    return Literal
+
+
+number_literal = _number_factory()
+"""`Literal(x)` for x of exact type float or int (see `_make_number`)."""
+
+
 def literal_value(value: object) -> Literal:
     """A JSON-representable literal: non-finite floats become their text ("nan", "inf")."""
+    kind = type(value)
+    if kind is float:
+        if math.isfinite(value):  # type: ignore[arg-type]
+            return number_literal(value)  # type: ignore[arg-type]
+        return Literal(str(value))
+    if kind is int:
+        return number_literal(value)  # type: ignore[arg-type]
     if isinstance(value, float) and not math.isfinite(value):
         return Literal(str(value))
     if value is None:
@@ -124,9 +191,25 @@ class CrateBuilder:
         self.sides_described: set[URIRef] = set()
         self.licenses_described: set[URIRef] = set()
         self.metric_cache: dict[Metric, tuple[Literal, Node, str]] = {}
+        self.number_cache: dict[object, Literal] = {}
 
     def add(self, subject: Node, predicate: Node, obj: Node) -> None:
         self.triples.append((subject, predicate, obj))
+
+    def number(self, value: object) -> Literal:
+        """`literal_value(value)`, one object per distinct int or float value of the crate.
+
+        Not keyed by the value alone: `1 == 1.0 == True` and `0.0 == -0.0` as dict keys,
+        yet they are four literals. NaN is never found again (NaN != NaN): made each time.
+        """
+        kind = type(value)
+        if kind is not int and kind is not float:
+            return literal_value(value)
+        key = (kind, value) if value != 0 else (kind, value, math.copysign(1.0, value))
+        found = self.number_cache.get(key)
+        if found is None:
+            found = self.number_cache[key] = literal_value(value)
+        return found
 
     def add_text(self, subject: Node, predicate: Node, text: str | None) -> None:
         if text:
@@ -279,11 +362,130 @@ class CrateBuilder:
 
 
 def new_graph(triples: Iterable[Triple]) -> Graph:
-    """A crate's graph holding `triples`, with the prefixes its JSON-LD is written with."""
-    # SimpleMemory: no per-triple context bookkeeping; a crate graph has one context.
-    graph = Graph(store="SimpleMemory", bind_namespaces="none")
+    """A crate's graph holding `triples`, with the prefixes its JSON-LD is written with.
+
+    Its store is a `CrateStore` (a SimpleMemory: no per-triple context bookkeeping; a crate
+    graph has one context), filled directly where a probe shows that equal to `add`.
+    """
+    store = CrateStore() if _BULK_FILL else SimpleMemory()
+    graph = Graph(store=store, bind_namespaces="none")
     graph.bind("schema", SDO)
     graph.bind("prov", PROV)
     graph.bind("fl", FL)
-    graph.addN((s, p, o, graph) for s, p, o in triples)
+    indices = _indices(store) if _BULK_FILL else None
+    if indices is None or not isinstance(store, CrateStore):
+        graph.addN((s, p, o, graph) for s, p, o in triples)
+    else:
+        _fill(store, indices, triples)
     return graph
+
+
+class CrateStore(SimpleMemory):
+    """A SimpleMemory whose object index (osp) is made when a query first needs it.
+
+    Filling osp is half the cost of filling the store (a dict and a Literal hash per
+    literal object), and writing a crate never asks for a triple by its object alone: the
+    serializer reads spo, the preview spo and pos. Until then the triples the store was
+    filled with are kept; the first query by object alone, and any `add` or `remove`,
+    makes osp from them in their order, so it is then exactly SimpleMemory's.
+    """
+
+    def __init__(self, configuration: str | None = None, identifier: Any = None) -> None:
+        super().__init__(configuration, identifier)
+        self._osp_source: list[Triple] | None = None
+
+    def _osp_ready(self) -> None:
+        source = self._osp_source
+        if source is not None:
+            self._osp_source = None
+            osp: _Index = vars(self)["_SimpleMemory__osp"]
+            for s, p, o in source:
+                osp.setdefault(o, {}).setdefault(s, {})[p] = 1
+
+    def add(self, triple: Any, context: Any, quoted: bool = False) -> None:
+        self._osp_ready()
+        super().add(triple, context, quoted)
+
+    def remove(self, triple_pattern: Any, context: Any = None) -> None:
+        self._osp_ready()
+        super().remove(triple_pattern, context)
+
+    def triples(self, triple_pattern: Any, context: Any = None) -> Iterator[Any]:
+        if self._osp_source is not None:
+            subject, predicate, obj = triple_pattern
+            if subject is None and predicate is None and obj is not None:
+                self._osp_ready()  # SimpleMemory reads (None, None, o) from osp
+        return super().triples(triple_pattern, context)
+
+
+# `Graph.addN` costs ~5 µs a triple (generators, a node check per term, then the store's
+# `add` with three try/except lookups); a crate of 100 rounds × 10 metrics has 12,400. The
+# SimpleMemory store is three nested dicts that `add` fills and nothing else; `_fill` fills
+# them the same way in one loop (osp when first needed, `CrateStore`). Used only where the
+# store is laid out as rdflib 7's (`_STORE_STATE`) and a probe leaves it exactly as `add`
+# does; else `addN`.
+_Index = dict[Node, dict[Node, dict[Node, int]]]
+_STORE_STATE = frozenset(
+    {
+        "_SimpleMemory__spo",
+        "_SimpleMemory__pos",
+        "_SimpleMemory__osp",
+        "_SimpleMemory__namespace",
+        "_SimpleMemory__prefix",
+        "_Store__node_pickler",
+        "dispatcher",
+        "identifier",
+        "_osp_source",
+    }
+)
+
+
+def _fill(store: CrateStore, indices: tuple[_Index, _Index], triples: Iterable[Triple]) -> None:
+    """What `SimpleMemory.add` does for each triple: spo[s][p][o] = pos[p][o][s] = 1, and
+    osp[o][s][p] = 1 when first needed (`CrateStore`).
+
+    `setdefault` hashes each key once: a Literal's hash is a Python method (~0.5 µs), and
+    half of a crate's objects are literals.
+    """
+    spo, pos = indices
+    source = triples if isinstance(triples, list) else list(triples)
+    for s, p, o in source:
+        spo.setdefault(s, {}).setdefault(p, {})[o] = 1
+        pos.setdefault(p, {}).setdefault(o, {})[s] = 1
+    store._osp_source = source
+
+
+def _indices(store: object) -> tuple[_Index, _Index] | None:
+    """A fresh CrateStore's spo and pos dicts, where they are as rdflib 7 keeps them."""
+    if type(store) is not CrateStore or set(vars(store)) != _STORE_STATE:
+        return None
+    state = vars(store)
+    spo, pos, osp = (state[f"_SimpleMemory__{name}"] for name in ("spo", "pos", "osp"))
+    if not all(type(index) is dict and not index for index in (spo, pos, osp)):
+        return None
+    return spo, pos
+
+
+def _bulk_fill_works() -> bool:
+    """Whether `_fill` leaves a CrateStore exactly as `add` leaves a SimpleMemory (checked
+    once, osp made by a query by object)."""
+    a, b = URIRef("urn:fedcrate:a"), URIRef("urn:fedcrate:b")
+    probe = [(a, TYPE, b), (a, b, Literal(1)), (b, b, a), (a, TYPE, b), (a, b, Literal("x"))]
+    by_add, by_fill = SimpleMemory(), CrateStore()
+    graph = Graph(store=by_add, bind_namespaces="none")
+    for triple in probe:
+        graph.add(triple)
+    indices = _indices(by_fill)
+    if indices is None:
+        return False
+    _fill(by_fill, indices, probe)
+    by_object = [t for t, _ in by_fill.triples((None, None, b))]
+    if by_object != [t for t, _ in by_add.triples((None, None, b))]:
+        return False
+    return all(
+        repr(vars(by_add)[name]) == repr(vars(by_fill)[name])
+        for name in ("_SimpleMemory__spo", "_SimpleMemory__pos", "_SimpleMemory__osp")
+    )
+
+
+_BULK_FILL = _bulk_fill_works()

@@ -39,6 +39,7 @@ from fedcrate.record.normalize import parse_license
 from fedcrate.record.run import (
     DatasetRef,
     FinalMetric,
+    Metric,
     RoundObservation,
     RoundParticipation,
     RunRecord,
@@ -59,6 +60,25 @@ __all__ = [
 ]
 
 RESULT_ROLES = frozenset({"model", "metrics-log"})
+
+
+def _uriref_of_valid_text(text: str) -> URIRef:
+    """`URIRef(text)` for a text known to be a valid IRI, without its per-character check.
+
+    `URIRef()` scans the text for characters no IRI holds (~0.6 µs); a round value's IRI is
+    the base, fixed words and percent-encoded parts, so the scan cannot find one.
+    """
+    return str.__new__(URIRef, text)
+
+
+# The direct construction only where it makes what `URIRef()` makes (checked once).
+_PROBE = "arcp://uuid,00000000-0000-4000-8000-000000000000/#round-1-server-evaluate-a%20b"
+_iri = (
+    _uriref_of_valid_text
+    if type(_uriref_of_valid_text(_PROBE)) is URIRef
+    and _uriref_of_valid_text(_PROBE) == URIRef(_PROBE)
+    else URIRef
+)
 
 
 def strategy_description(strategy: StrategyFacts) -> str:
@@ -129,20 +149,22 @@ class RunGraphBuilder(CrateBuilder):
         self.unit(iri, final.metric)
         return iri
 
-    def observation(self, obs: RoundObservation, series: URIRef) -> URIRef:
+    def observation(self, obs: RoundObservation, series: URIRef, tail: str) -> URIRef:
         """One value of `series` at one round: four triples, everything else is the series'.
 
         Not a PropertyValue: its name, propertyID, side and unit are its series', so the
         profile's rule that metric PropertyValues hang from `result` is met by the series.
+        `tail` is `-<side>-<quoted metric name>`, the end of its IRI.
         """
-        # The hot path (rounds × metrics × sides): same IRIs as `fragment`, built directly.
-        _, _, quoted = self.metric_terms(obs.metric)
-        iri = URIRef(f"{self.base}#round-{obs.round}-{obs.side.value}-{quoted}")
+        # The hot path (rounds × metrics × sides): the IRI `fragment` makes, built directly
+        # (`_iri`); a round's and a value's literal made once (`number`), so equal ones
+        # are one object, which the store finds by identity instead of rdflib's `__eq__`.
+        iri = _iri(f"{self.base}#round-{obs.round}{tail}")
         self.triples += (
             (series, F.roundValue, iri),
             (iri, TYPE, F.RoundValue),
-            (iri, F.round, Literal(obs.round)),
-            (iri, S.value, literal_value(obs.value)),
+            (iri, F.round, self.number(obs.round)),
+            (iri, S.value, self.number(obs.value)),
         )
         return iri
 
@@ -190,11 +212,95 @@ class RunGraphBuilder(CrateBuilder):
                 self.add(model, S.additionalProperty, iri)
         if model is not None and record.model_identifier:
             self.add(model, S.identifier, identifier_term(record.model_identifier))
+        # One lookup per observation: its series and the tail of its IRI, per (side, metric).
+        heads: dict[tuple[Side, Metric], tuple[URIRef, str]] = {}
         for obs in record.observations:
-            self.observation(obs, series[obs.side, obs.metric.name])
-        for participation in record.participation:
-            self.participation(participation)
+            head = heads.get((obs.side, obs.metric))
+            if head is None:
+                _, _, quoted = self.metric_terms(obs.metric)
+                head = (series[obs.side, obs.metric.name], f"-{obs.side.value}-{quoted}")
+                heads[obs.side, obs.metric] = head
+            self.observation(obs, *head)
+        phases = {(p.round, p.side): self.participation(p) for p in record.participation}
+        self.contributions(phases)
+        self.model_lineage(model)
         return self.triples
+
+    def contributions(self, phases: dict[tuple[int, Side], URIRef]) -> None:
+        """Each sampled node's contribution to a phase of a round, in its counts
+        (`fl:contribution`) and used by the phase's aggregation (PROV); the metrics of
+        its reply are PropertyValues in the run's `result`, as the FL profile wants every
+        performance metric, with the aggregates' propertyIDs."""
+        run, aggregations = self.run, set()
+        for item in self.record.contributions:
+            phase = phases.get((item.round, item.side))
+            if phase is None:
+                phase = phases[(item.round, item.side)] = self.participation(
+                    RoundParticipation(item.round, item.side)
+                )
+            aggregation = fragment(self.base, "aggregation", item.round, item.side.value)
+            if aggregation not in aggregations:
+                aggregations.add(aggregation)
+                self.add(aggregation, TYPE, F.Aggregation)
+                self.add(aggregation, TYPE, P.Activity)
+                self.add(aggregation, F.round, Literal(item.round))
+                self.add(aggregation, F.side, self.side(item.side))
+                self.add(phase, P.wasGeneratedBy, aggregation)
+            iri = fragment(self.base, "contribution", item.round, item.side.value, item.node_digest)
+            self.add(iri, TYPE, F.ClientContribution)
+            self.add(iri, TYPE, P.Entity)
+            self.add(iri, F.round, Literal(item.round))
+            self.add(iri, F.side, self.side(item.side))
+            self.add(iri, F.nodeDigest, Literal(item.node_digest))
+            self.add(iri, F.replyStatus, Literal(item.status.value))
+            if item.error_kind is not None:
+                self.add(iri, F.errorKind, Literal(item.error_kind))
+            if item.examples is not None:
+                self.add(iri, F.examplesReported, Literal(item.examples))
+            self.add(phase, F.contribution, iri)
+            self.add(aggregation, P.used, iri)
+            for entry in item.metrics:
+                value = fragment(
+                    self.base,
+                    "contribution",
+                    item.round,
+                    item.side.value,
+                    item.node_digest,
+                    entry.metric.name,
+                )
+                self.add(value, TYPE, S.PropertyValue)
+                self.metric_id(value, entry.metric)
+                self.add(value, S.value, literal_value(entry.value))
+                self.unit(value, entry.metric)
+                self.add(iri, S.additionalProperty, value)
+                self.add(run, S.result, value)
+
+    def model_lineage(self, model: URIRef | None) -> None:
+        """The global model's states, each derived from the previous round's; the model
+        file is `fl:savedAs` of the state whose bytes it holds (same sha256)."""
+        run, states = self.run, self.record.model_states
+        model_sha = next((f.sha256 for f in self.record.files if f.role == "model"), None)
+        previous: URIRef | None = None
+        previous_round: int | None = None
+        for state in states:
+            iri = fragment(self.base, "model-state", state.round)
+            self.add(iri, TYPE, F.ModelState)
+            self.add(iri, TYPE, P.Entity)
+            name = f"global model after round {state.round}" if state.round else "initial model"
+            self.add(iri, S.name, Literal(name))
+            self.add(iri, F.round, Literal(state.round))
+            self.add(iri, S.sha256, Literal(state.sha256))
+            self.add(iri, S.contentSize, Literal(str(state.content_size)))
+            self.add(run, F.modelState, iri)
+            if state.round == 0:
+                self.add(run, P.used, iri)
+            else:
+                self.add(iri, P.wasGeneratedBy, run)
+            if previous is not None and previous_round == state.round - 1:
+                self.add(iri, P.wasDerivedFrom, previous)
+            if model is not None and model_sha == state.sha256:
+                self.add(iri, F.savedAs, model)
+            previous, previous_round = iri, state.round
 
     def run_entity(self, agent: URIRef | None) -> None:
         record, run = self.record, self.run
@@ -335,13 +441,16 @@ def register_builder(record_type: type[RunRecord], builder: type[RunGraphBuilder
     _BUILDERS[record_type] = builder
 
 
-def build_graph(record: RunRecord) -> Graph:
+def build_graph(record: RunRecord, *, completed: bool = False) -> Graph:
     """The crate's knowledge graph for `record` (RO-Crate 1.2 + Process Run Crate + FL).
 
     The same graph `write_crate` serialises: rounds a side skipped are stated as NaN
     ("not computed") here, so every entry point gives the crate's own graph.
+    `completed`: the observations are `complete_observations`' output already (the
+    writer's, which logs the same rows), so they are not completed a second time.
     """
-    record = replace(record, observations=complete_observations(record.observations))
+    if not completed:
+        record = replace(record, observations=complete_observations(record.observations))
     builder = next(
         (_BUILDERS[kind] for kind in type(record).__mro__ if kind in _BUILDERS), RunGraphBuilder
     )

@@ -16,15 +16,19 @@ from pathlib import Path
 
 __all__ = [
     "NOT_COMPUTED",
+    "ClientContribution",
+    "ContributionMetric",
     "DatasetRef",
     "FederationFacts",
     "FinalMetric",
     "License",
     "Metric",
+    "ModelState",
     "Organization",
     "Parameter",
     "PayloadFile",
     "Person",
+    "ReplyStatus",
     "RoundObservation",
     "RoundParticipation",
     "RunRecord",
@@ -301,6 +305,53 @@ class PayloadFile:
     """`model`, `metrics-log` (results of the run) or `strategy-source` (code it used)."""
 
 
+class ReplyStatus(enum.Enum):
+    """What came back from one sampled node in one phase of one round."""
+
+    REPLIED = "replied"
+    FAILED = "failed"  # the reply carried an error
+    NO_REPLY = "no-reply"  # sampled, nothing came back (timeout, node gone)
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionMetric:
+    """One metric of one node's reply (the aggregates' metric identity: name, IRI, unit)."""
+
+    metric: Metric
+    value: float | int | str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientContribution:
+    """What one sampled node gave one phase of one round (opt-in: `record_clients=True`).
+
+    The node is named by `node_digest`, the SHA-256 of its id, never by the id; a failed
+    reply keeps only the error's kind (Flower's code name, the exception's class), never
+    its message.
+    """
+
+    round: int
+    side: Side
+    node_digest: str
+    status: ReplyStatus
+    examples: int | None = None
+    error_kind: str | None = None
+    metrics: tuple[ContributionMetric, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """The global model at one round (0 = the initial model), by the digest of its arrays.
+
+    `sha256` / `content_size` are those of the arrays written as fedcrate's deterministic
+    `.npz` (`fedcrate.capture.lineage`), so a saved `final_model.npz` has the last state's.
+    """
+
+    round: int
+    sha256: str
+    content_size: int
+
+
 @dataclass(slots=True)
 class RunRecord:
     """Everything captured about one run; the single input of `graph.build_graph`."""
@@ -325,6 +376,10 @@ class RunRecord:
     federation: FederationFacts = field(default_factory=FederationFacts)
     observations: list[RoundObservation] = field(default_factory=list)
     participation: list[RoundParticipation] = field(default_factory=list)
+    model_states: list[ModelState] = field(default_factory=list)
+    contributions: list[ClientContribution] = field(default_factory=list)
+    """Per-node contributions (opt-in, `record_clients=True`), by round, phase and node."""
+    """Per-round model lineage (opt-in, `record_model_lineage=True`), by round."""
     files: list[PayloadFile] = field(default_factory=list)
     model_source: Path | None = None
     """Where the final model lives before it is copied into the crate."""

@@ -41,7 +41,12 @@ from conftest import START, make_record  # noqa: E402
 from fedcrate import write_crate  # noqa: E402
 from fedcrate.capture.deployment import node_id_digest  # noqa: E402
 from fedcrate.record import (  # noqa: E402
+    ClientContribution,
+    ContributionMetric,
+    Metric,
+    ModelState,
     Parameter,
+    ReplyStatus,
     RoundParticipation,
     RunStatus,
     Side,
@@ -95,6 +100,23 @@ def _valid_records(scratch: Path) -> dict[str, Any]:
                 for r in (1, 2)
                 for side in (Side.CLIENT_TRAIN, Side.CLIENT_EVALUATE)
             ],
+            # record_clients=True: what each of the two nodes gave each phase (round 2
+            # only, so the participation mutations of round 1 break no contribution rule).
+            contributions=[
+                ClientContribution(
+                    r,
+                    side,
+                    node_id_digest(node),
+                    ReplyStatus.REPLIED,
+                    examples=500,
+                    metrics=(ContributionMetric(Metric("loss"), 0.5 / r),),
+                )
+                for r in (2,)
+                for side in (Side.CLIENT_TRAIN, Side.CLIENT_EVALUATE)
+                for node in (101, 202)
+            ],
+            # record_model_lineage=True: the global model's digest at rounds 0..2.
+            model_states=[ModelState(r, f"{r:x}" * 64, 1024) for r in (0, 1, 2)],
         ),
         # A run that failed before its first round: no model, no metrics, an error.
         "failed": dataclasses.replace(
@@ -370,6 +392,8 @@ FL_MUTATIONS: dict[str, tuple[str, Mutation]] = {
 
 FINAL_LOSS = "#metric-server-evaluate-loss"
 PARTICIPATION = "#participation-1-client-train"
+CONTRIBUTION = "#contribution-2-client-train-" + node_id_digest(101)
+PARTICIPATION_2 = "#participation-2-client-train"
 MODEL = "model.npz"
 CSV = "metrics-by-round.csv"
 ORCID = "https://orcid.org/0000-0002-1825-0097"
@@ -491,6 +515,34 @@ MUTATIONS: dict[str, tuple[str, str, Mutation]] = {
         "completed",
         "a participation record has 3 failed replies out of 2 received",
         lambda d: entity(d, PARTICIPATION).update({"fl:repliesFailed": 3}),
+    ),
+    # must/8_clients.ttl
+    "ContributionNode": (
+        "completed",
+        "a contribution names no node (its `fl:nodeDigest` removed)",
+        lambda d: entity(d, CONTRIBUTION).pop("fl:nodeDigest"),
+    ),
+    "ContributionReplyStatus": (
+        "completed",
+        'a contribution\'s `fl:replyStatus` is "ok"',
+        lambda d: entity(d, CONTRIBUTION).update({"fl:replyStatus": "ok"}),
+    ),
+    "ContributionErrorOnlyWhenFailed": (
+        "completed",
+        "a contribution that replied states an `fl:errorKind`",
+        lambda d: entity(d, CONTRIBUTION).update({"fl:errorKind": "NODE_UNAVAILABLE"}),
+    ),
+    "ContributionInItsPhase": (
+        "completed",
+        "a contribution is missing from its phase's `fl:contribution` list",
+        lambda d: drop_refs(
+            entity(d, PARTICIPATION_2), "fl:contribution", lambda i: i != CONTRIBUTION
+        ),
+    ),
+    "ContributionExamples": (
+        "completed",
+        "a contribution reports -5 examples",
+        lambda d: entity(d, CONTRIBUTION).update({"fl:examplesReported": -5}),
     ),
     # must/5_entities.ttl
     "PersonOrcidForm": (

@@ -196,3 +196,76 @@ def test_classic_api_aggregates_are_journaled_as_each_round_ends(tmp_path: Path)
     assert values[(1, "ClientEvaluation", "loss")] == pytest.approx(0.4)
     assert values[(0, "ServerEvaluation", "loss")] == pytest.approx(0.5)
     assert values[(1, "ServerEvaluation", "accuracy")] == pytest.approx(0.2)
+
+
+def test_record_clients_keeps_each_sampled_nodes_contribution(tmp_path: Path) -> None:
+    from fedcrate.capture.deployment import node_id_digest
+    from fedcrate.crate.journal import read_journal
+    from fedcrate.record import ReplyStatus
+
+    class Sampling(FedAvg):
+        def configure_train(self, server_round: int, *args: object) -> list[Message]:
+            return [
+                Message(RecordDict(), dst_node_id=n, message_type="train") for n in (1, 2, 3, 4)
+            ]
+
+    strategy = Sampling()
+    with (
+        pytest.raises(KeyboardInterrupt),
+        FLCrateTracker(
+            _context(), strategy, output_dir=tmp_path, app_name="clients", record_clients=True
+        ) as tracker,
+    ):
+        strategy.configure_train(1, ArrayRecord(), None, None)
+        _one_round(strategy, 1)  # nodes 1, 2 replied, 3 failed; 4 never replied
+        (journal,) = tmp_path.glob(".fedcrate-journal-*.jsonl")
+        journaled = read_journal(journal).record.contributions
+        raise KeyboardInterrupt
+    by_node = {(c.side, c.node_digest): c for c in tracker.record.contributions if c.round == 1}
+    train = {n: by_node[(Side.CLIENT_TRAIN, node_id_digest(n))] for n in (1, 2, 3, 4)}
+    assert train[1].status is ReplyStatus.REPLIED and train[1].examples == 10
+    assert [(m.metric.name, m.value) for m in train[2].metrics] == [("train_loss", 0.5)]
+    assert train[3].status is ReplyStatus.FAILED and train[3].error_kind
+    assert "client raised" not in train[3].error_kind, "the error's message stays out"
+    assert train[4].status is ReplyStatus.NO_REPLY
+    # Evaluation replies of nodes 1 and 2 (configure_evaluate sampled nothing here).
+    assert {
+        c.node_digest for c in tracker.record.contributions if c.side is Side.CLIENT_EVALUATE
+    } == {
+        node_id_digest(1),
+        node_id_digest(2),
+    }
+    assert len(journaled) == 6, "journaled as each aggregation ran"
+    text = (tracker.crate.path / "ro-crate-metadata.json").read_text()  # type: ignore[union-attr]
+    assert node_id_digest(3) in text and '"client raised"' not in text
+    from fedcrate.validate import Level, validate
+
+    report = validate(tracker.crate.path)  # type: ignore[union-attr]
+    assert [f.rule for f in report.findings if f.level is Level.MUST] == []
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "kind"),
+    [
+        # A SuperNode's run_clientapp: the app's own exception class.
+        (1, "<class 'RuntimeError'>:<'secret at /home/ada/data'>", "RuntimeError"),
+        # The simulation: Ray's wrapper around Flower's ClientAppException.
+        (
+            1,
+            "<class 'ray.exceptions.RayTaskError(ClientAppException)'>:<'x'>",
+            "ClientAppException",
+        ),
+        (3, "no class here, token=abc123", None),
+    ],
+)
+def test_an_error_kind_names_code_and_class_never_the_message(
+    code: int, reason: str, kind: str | None
+) -> None:
+    from flwr.common.constant import ErrorCode
+
+    from fedcrate.capture.clients import error_kind
+
+    names = {v: k for k, v in vars(ErrorCode).items() if k.isupper() and isinstance(v, int)}
+    got = error_kind(Error(code=code, reason=reason))
+    assert got == (f"{names[code]}: {kind}" if kind else names[code])
+    assert "secret" not in got and "abc123" not in got and "/home" not in got

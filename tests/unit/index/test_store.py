@@ -22,6 +22,7 @@ from rdflib import BNode, Dataset, Literal, URIRef
 from rdflib.query import ResultRow
 
 from fedcrate import read_crate, write_crate
+from fedcrate.capture.deployment import node_id_digest
 from fedcrate.crate import crate_base
 from fedcrate.errors import QueryError
 from fedcrate.index import CrateIndex, find_crates
@@ -36,7 +37,16 @@ from fedcrate.index.quads import (
 )
 from fedcrate.index.queries import load_named_query, named_queries
 from fedcrate.index.results import QueryResult, python_value
-from fedcrate.record import Parameter, RunStatus, StrategyFacts
+from fedcrate.record import (
+    ClientContribution,
+    ContributionMetric,
+    Metric,
+    Parameter,
+    ReplyStatus,
+    RunStatus,
+    Side,
+    StrategyFacts,
+)
 from tests.conftest import make_record
 
 UUID = "1b4c5f2e-0000-4000-8000-00000000000{}"
@@ -96,7 +106,27 @@ def write_corpus(folder: Path) -> Path:
         "FedAvg", "flwr.serverapp.strategy.fedavg", (Parameter("fraction_train", 0.5),), "1.42.0"
     )
     write_crate(_record("run a", 1, 1.0), folder / "a")
-    write_crate(_record("run b", 2, 0.8, strategy=fedavg), folder / "b")
+    # b recorded its clients (record_clients=True): round 1's training, one node failed.
+    contributions = [
+        ClientContribution(
+            1,
+            Side.CLIENT_TRAIN,
+            node_id_digest(7),
+            ReplyStatus.REPLIED,
+            examples=40,
+            metrics=(ContributionMetric(Metric("loss"), 0.25),),
+        ),
+        ClientContribution(
+            1,
+            Side.CLIENT_TRAIN,
+            node_id_digest(8),
+            ReplyStatus.FAILED,
+            error_kind="CLIENT_APP_RAISED_EXCEPTION: RuntimeError",
+        ),
+    ]
+    write_crate(
+        _record("run b", 2, 0.8, strategy=fedavg, contributions=contributions), folder / "b"
+    )
     failed_strategy = replace(
         prox, hyperparameters=(Parameter("proximal_mu", 0.3), Parameter("fraction_train", 0.5))
     )

@@ -88,6 +88,7 @@ def main(grid: Grid, context: Context) -> None:
             # Author, license, datasets, description and keywords: pyproject.toml's
             # [tool.fedcrate] table.
             preview=bool(context.run_config.get("crate-preview", True)),
+            record_model_lineage=True,  # the model is tiny: hashing it costs microseconds
         ) as tracker,
     ):
         result = strategy.start(
