@@ -14,6 +14,9 @@ Two numbers per tracker and size, both per round:
 Usage:  python benchmarks/bench_tracker.py [--rounds 10 100 1000] [--metrics 10] [--repeat 5]
 Prints median µs per round for each and the ratio fedcrate / flwrcrate (< 1: fedcrate
 faster). No assertion on timings anywhere: the numbers are for people.
+
+`--profile` instead runs fedcrate's lifecycle once per size under cProfile (after a
+warm-up) and prints where its time goes: the functions by cumulative and by own time.
 """
 
 from __future__ import annotations
@@ -91,13 +94,37 @@ def measure(rounds: int, metrics: int, repeat: int) -> dict[str, tuple[float, fl
     }
 
 
+def profile(rounds: int, metrics: int, top: int = 25) -> None:
+    """cProfile of one fedcrate lifecycle of `rounds` rounds, after a warm-up."""
+    import cProfile
+    import pstats
+
+    from fedcrate import FLCrateTracker as Ours
+
+    context, result = _inputs(rounds, metrics)
+    with contextlib.redirect_stdout(open(os.devnull, "w")):
+        _once(Ours, rounds, context, result)  # warm-up: imports, caches
+        profiler = cProfile.Profile()
+        profiler.enable()
+        _once(Ours, rounds, context, result)
+        profiler.disable()
+    print(f"== fedcrate lifecycle, {rounds} rounds × {metrics} metrics per side")
+    for order in ("cumulative", "tottime"):
+        pstats.Stats(profiler).sort_stats(order).print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="profile fedcrate instead")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # both trackers warn about unmapped metric names
+    if args.profile:
+        for rounds in args.rounds:
+            profile(rounds, args.metrics)
+        return
     print(f"per-round cost, µs (median of {args.repeat}; {args.metrics} metrics per side)")
     print(
         f"{'rounds':>6} | {'hook fedcrate':>13} {'flwrcrate':>10} {'ratio':>6} | "

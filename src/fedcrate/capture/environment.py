@@ -7,6 +7,7 @@ version.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from importlib import metadata
@@ -53,8 +54,13 @@ KNOWN_SOFTWARE: dict[str, tuple[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def installed_version(distribution: str) -> str | None:
-    """The installed version of a distribution, or None when it is not installed."""
+    """The installed version of a distribution, or None when it is not installed.
+
+    Cached: a metadata lookup scans sys.path (~1 ms each, several per tracker), and what
+    is installed does not change under a running ServerApp.
+    """
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +25,7 @@ from fedcrate.errors import NotACrate
 from fedcrate.record.jsonable import from_jsonable, to_jsonable
 from fedcrate.record.run import (
     ClientContribution,
+    Metric,
     ModelState,
     RoundObservation,
     RoundParticipation,
@@ -44,6 +45,29 @@ INTERRUPTED = (
     "hard); this crate was recovered from its journal by `fedcrate recover`, and anything "
     "after the last journal entry is missing."
 )
+
+
+_OBSERVATION_FIELDS = ("round", "side", "metric", "value")
+_METRIC_FIELDS = ("name", "iri", "unit")
+_FAST_OBSERVATIONS = (
+    tuple(f.name for f in fields(RoundObservation)) == _OBSERVATION_FIELDS
+    and tuple(f.name for f in fields(Metric)) == _METRIC_FIELDS
+)
+
+
+def observation_json(obs: RoundObservation) -> Any:
+    """`to_jsonable(obs)`, written out: the hooks journal every round's values, and the
+    generic walk over dataclass fields was most of a round's bookkeeping (a test proves
+    both equal). Falls back to `to_jsonable` if either record type gains a field."""
+    if not _FAST_OBSERVATIONS or type(obs) is not RoundObservation:
+        return to_jsonable(obs)
+    metric = obs.metric
+    return {
+        "round": obs.round,
+        "side": obs.side.value,
+        "metric": {"name": metric.name, "iri": metric.iri, "unit": metric.unit},
+        "value": obs.value,
+    }
 
 
 class Journal:
@@ -84,7 +108,7 @@ class Journal:
         )
 
     def observations(self, observations: Iterable[RoundObservation]) -> None:
-        items = [to_jsonable(o) for o in observations]
+        items = [observation_json(o) for o in observations]
         if items:
             self._append("observations", items=items)
 

@@ -14,7 +14,7 @@ import csv
 import ctypes
 import errno
 import gc
-import json
+import io
 import logging
 import os
 import shutil
@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from operator import itemgetter
 from pathlib import Path
 
 from rdflib import Graph
@@ -31,6 +32,7 @@ from fedcrate.errors import CrateWriteError
 from fedcrate.rdf.entities import METADATA_FILE
 from fedcrate.rdf.graph import build_graph, strategy_description
 from fedcrate.rdf.jsonld import graph_to_jsonld
+from fedcrate.rdf.jsonld_fast import dumps_indented
 from fedcrate.rdf.namespaces import base_iri
 from fedcrate.record.run import PayloadFile, RunRecord, complete_observations
 
@@ -93,17 +95,37 @@ def _reference_model(source: Path, staging: Path) -> PayloadFile:
     )
 
 
+def _csv_fields(*cells: object) -> str:
+    """`cells` as csv.writer (the excel dialect) writes them in a row, quoted if needed."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([*cells, ""])  # a trailing field: a lone "" is quoted
+    return buffer.getvalue()[: -len(",\r\n")]
+
+
 def _stage_metrics_log(record: RunRecord, staging: Path) -> PayloadFile:
     target = staging / METRICS_LOG
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["round", "side", "metric", "metric_iri", "value"])
-        for obs in sorted(
-            record.observations, key=lambda o: (o.round, o.side.value, o.metric.name)
-        ):
-            writer.writerow(
-                [obs.round, obs.side.value, obs.metric.name, obs.metric.iri or "", obs.value]
-            )
+    # The text csv.writer writes, ~2x faster (it costs ~2.5 µs a row; a crate of 1,000
+    # rounds has 30,000): each (side, metric) prefix is quoted once by csv itself, a
+    # round is its digits and a float or int value its repr, which is what csv writes for
+    # them; any other value is written by csv itself.
+    prefixes: dict[tuple[str, str, str], str] = {}
+    rows = []
+    for obs in record.observations:
+        key = (obs.side.value, obs.metric.name, obs.metric.iri or "")
+        prefix = prefixes.get(key)
+        if prefix is None:
+            prefix = prefixes[key] = _csv_fields(*key)
+        rows.append((obs.round, *key[:2], prefix, obs.value))
+    rows.sort(key=itemgetter(0, 1, 2))  # by (round, side, metric), stably, as before
+    lines = ["round,side,metric,metric_iri,value"]
+    for server_round, _, _, prefix, value in rows:
+        kind = type(value)
+        if kind is float or kind is int:
+            lines.append(f"{server_round!r},{prefix},{value!r}")
+        else:
+            lines.append(f"{server_round!r},{prefix},{_csv_fields(value)}")
+    lines.append("")
+    target.write_text("\r\n".join(lines), encoding="utf-8", newline="")
     return describe_file(
         target,
         METRICS_LOG,
@@ -199,13 +221,17 @@ def staging_folder(parent: Path, target: Path) -> Iterator[Path]:
 
 
 def write_metadata(staging: Path, graph: Graph, base: str, *, preview: bool = True) -> None:
-    """`ro-crate-metadata.json` (and `ro-crate-preview.html`) for `graph` into `staging`."""
+    """`ro-crate-metadata.json` (and `ro-crate-preview.html`) for `graph` into `staging`.
+
+    The text is `json.dumps(document, indent=2, ensure_ascii=False)`'s, written by
+    `dumps_indented` (the standard library's indenting encoder is pure Python, 2-3x slower).
+    """
     with _collector_paused():
         document = graph_to_jsonld(graph, base)
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    (staging / METADATA_FILE).write_text(text, encoding="utf-8")
-    if preview:
-        _write_preview(graph, staging)
+        text = dumps_indented(document) + "\n"
+        (staging / METADATA_FILE).write_text(text, encoding="utf-8")
+        if preview:
+            _write_preview(graph, staging)
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a crate is meant to be shared
 
 
@@ -290,9 +316,11 @@ def write_crate(
         CrateWriteError: the folder cannot be created or written.
     """
     output_dir = Path(output_dir)
-    # The metrics log states the same completed rounds as the graph (`build_graph`).
-    record = replace(record, observations=complete_observations(record.observations))
-    with staging_folder(output_dir, output_dir) as staging:
+    # The whole write without the cyclic collector (see `_collector_paused`): the
+    # observations, the metrics log and the graph are all made here.
+    with _collector_paused(), staging_folder(output_dir, output_dir) as staging:
+        # The metrics log states the same completed rounds as the graph (`build_graph`).
+        record = replace(record, observations=complete_observations(record.observations))
         files: list[PayloadFile] = []
         if record.model_source is not None:
             stage = _stage_model if copy_model else _reference_model
@@ -302,8 +330,7 @@ def write_crate(
         if strategy_source is not None:
             files.append(strategy_source)
         final_record = replace(record, files=files)
-        with _collector_paused():
-            graph = build_graph(final_record)
+        graph = build_graph(final_record, completed=True)
         write_metadata(staging, graph, base_iri(record.run_uuid), preview=preview)
         path = claim_new_folder(staging, output_dir)
     return WrittenCrate(path=path, graph=graph, record=final_record)

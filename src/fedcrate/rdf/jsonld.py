@@ -1,9 +1,13 @@
 """Graph ↔ RO-Crate JSON-LD, offline.
 
-rdflib does the JSON-LD work; this module only supplies the bundled RO-Crate 1.2 context
-(so nothing fetches https://w3id.org at run time), processes it once per process, and
-turns the crate's absolute IRIs into the relative `@id`s RO-Crate uses (`./`, `#fl-run`,
-`final_model.npz`).
+Reading is rdflib's JSON-LD parser. Writing is `jsonld_fast.compact_nodes`, which makes
+rdflib's own term choices once per predicate and datatype and emits the document in one
+pass (rdflib's serializer took most of the time a crate takes to write); rdflib's
+serializer stays as the reference (`graph_to_jsonld_reference`), which the tests compare
+against and which writes the graphs the fast path does not take (RDF lists). This module
+supplies the bundled RO-Crate 1.2 context (so nothing fetches https://w3id.org at run
+time), processes it once per process, and turns the crate's absolute IRIs into the
+relative `@id`s RO-Crate uses (`./`, `#fl-run`, `final_model.npz`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from rdflib.plugins.shared.jsonld.context import Context
 
 from fedcrate.assets import data_text
 from fedcrate.errors import RemoteContextError
+from fedcrate.rdf.jsonld_fast import compact_nodes
 from fedcrate.rdf.namespaces import FL, PROV, XSD, register_arcp
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "RO_CRATE_CONTEXT_URL",
     "bundled_context",
     "graph_to_jsonld",
+    "graph_to_jsonld_reference",
     "jsonld_to_graph",
 ]
 
@@ -96,8 +102,22 @@ def _node_order(base_relative_id: str) -> tuple[int, str]:
     return (first.get(base_relative_id, 2), base_relative_id)
 
 
-def graph_to_jsonld(graph: Graph, base: str) -> dict[str, Any]:
-    """A flattened, compacted RO-Crate document for `graph` whose entities live under `base`."""
+def graph_to_jsonld(graph: Graph, base: str, *, fast: bool = True) -> dict[str, Any]:
+    """A flattened, compacted RO-Crate document for `graph` whose entities live under `base`.
+
+    `fast` (the default) writes it with `jsonld_fast.compact_nodes`, the reference's
+    document but for the cases its docstring lists, where the reference loses a triple;
+    `fast=False`, or a graph the fast path does not take, uses rdflib's serializer.
+    """
+    if fast:
+        nodes = compact_nodes(graph, base, _compaction_context())
+        if nodes is not None:
+            return {"@context": [RO_CRATE_CONTEXT_URL, LOCAL_CONTEXT], "@graph": nodes}
+    return graph_to_jsonld_reference(graph, base)
+
+
+def graph_to_jsonld_reference(graph: Graph, base: str) -> dict[str, Any]:
+    """`graph_to_jsonld` by rdflib's JSON-LD serializer: the reference implementation."""
     has_lists = (None, RDF.first, None) in graph
     converter_class = Converter if has_lists else _FlatGraphConverter
     converter = converter_class(_compaction_context(), use_native_types=True, use_rdf_type=False)

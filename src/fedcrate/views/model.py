@@ -208,7 +208,7 @@ def _float(value: Scalar) -> float | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float
         return None
     return number
 

@@ -105,12 +105,61 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[i
 # -- charts ------------------------------------------------------------------------------
 
 
+# Values charted: finite and at most this large in magnitude, so that the y range, its
+# ticks and the scaling arithmetic stay finite (two values of ±1.8e308 have a span of inf).
+# Anything else (NaN and ±inf are "not computed" and never reach here as numbers; an
+# integer like 10**400 cannot even become a float) is left out of the drawing with a note;
+# the values table below the chart still states it.
+_CHART_LIMIT = 1e300
+
+
+def _chartable(value: object) -> float | None:
+    """`value` as a float the chart can place, None when it is out of the chart's range."""
+    if type(value) is float:  # the usual case; NaN fails both comparisons
+        return value if -_CHART_LIMIT <= value <= _CHART_LIMIT else None
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int beyond float range
+        return None
+    return number if math.isfinite(number) and abs(number) <= _CHART_LIMIT else None
+
+
+def _value_text(value: object) -> str:
+    """A value as the page states it (escaped); a number too big to print, in words.
+
+    A float is `format_value`'s text, made here without its generator (a chart has a
+    value per round and side); `tests/unit/views/test_preview_extremes.py` holds the two
+    equal.
+    """
+    if type(value) is float:
+        text = f"{value:.4g}"
+        if "." in text or "e" in text or "n" in text or "i" in text:
+            return text
+        return text + ".0"
+    try:
+        text = format_value(value)  # type: ignore[arg-type]
+    except (ValueError, OverflowError):  # an int beyond Python's 4,300-digit str limit
+        return "(too large to print)"
+    return text if type(value) is int else _e(text)  # digits need no escaping
+
+
 def _nice_range(low: float, high: float) -> tuple[float, float, float]:
     """(low, high, step) widened to round numbers: steps of 1, 2, 2.5 or 5 × 10^k."""
     raw = (high - low) / 4
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     return math.floor(low / step) * step, math.ceil(high / step) * step, step
+
+
+def _y_range(values: Sequence[float]) -> tuple[float, float, float]:
+    """The chart's (low, high, step) for values within ±`_CHART_LIMIT`."""
+    low, high = min(values), max(values)
+    if (high - low) / 4 <= 0:  # a flat line (or a span that underflows) needs a range
+        pad = abs(low) * 0.1 or 0.5
+        low, high = low - pad, high + pad
+    return _nice_range(low, high)
 
 
 def _ticks(low: float, high: float, step: float) -> list[float]:
@@ -127,16 +176,23 @@ def _round_ticks(first: int, last: int) -> list[int]:
 
 
 def _chart(metric: str, series: Sequence[MetricSeries]) -> str:
-    """An inline SVG line chart of one metric: x = round, y = value, one polyline per side."""
-    values = [v for s in series for v in s.values if v is not None]
+    """An inline SVG line chart of one metric: x = round, y = value, one polyline per side.
+
+    Every value (and round position) is formatted once: a 1,000-round crate has 30,000
+    points, each in a circle, its tooltip and the values table.
+    """
+    charted = [[_chartable(v) for v in s.values] for s in series]
+    values = [v for line in charted for v in line if v is not None]
     rounds = [r for s in series for r in s.rounds]
     if not values or not rounds:
         return ""
-    low, high = min(values), max(values)
-    if high == low:  # a flat line still needs a y range
-        pad = abs(low) * 0.1 or 0.5
-        low, high = low - pad, high + pad
-    low, high, step = _nice_range(low, high)
+    outside = sum(
+        1
+        for s, line in zip(series, charted, strict=True)
+        for v, c in zip(s.values, line, strict=True)
+        if c is None and v is not None
+    )
+    low, high, step = _y_range(values)
     first, last = min(rounds), max(rounds)
     width, height = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
 
@@ -168,33 +224,47 @@ def _chart(metric: str, series: Sequence[MetricSeries]) -> str:
     parts.append(
         f'<text x="{_LEFT + width / 2:.1f}" y="{_H - 4}" text-anchor="middle">round</text>'
     )
-    for line in series:
+    xs = {r: f"{x(r):.1f}" for r in set(rounds)}
+    texts: list[dict[int, str]] = []  # per series: round → the value as the page states it
+    for line, line_charted in zip(series, charted, strict=True):
         css = _side_class(line.side)
-        points = [(r, v) for r, v in zip(line.rounds, line.values, strict=True) if v is not None]
-        coords = " ".join(f"{x(r):.1f},{y(v):.1f}" for r, v in points)
+        label = _e(side_label(line.side))
+        stated = {r: _value_text(v) for r, v in zip(line.rounds, line.values, strict=True)}
+        texts.append(stated)
+        points = [
+            (r, xs[r], f"{_TOP + (1 - (c - low) / (high - low)) * height:.1f}")
+            for r, c in zip(line.rounds, line_charted, strict=True)
+            if c is not None
+        ]
+        coords = " ".join(f"{px},{py}" for _, px, py in points)
         parts.append(
             f'<polyline class="series {css}" data-side="{_e(line.side)}" points="{coords}"/>'
         )
-        for r, v in points:
-            parts.append(
-                f'<circle class="{css}" cx="{x(r):.1f}" cy="{y(v):.1f}" r="3">'
-                f"<title>{_e(side_label(line.side))}, round {r}: {_e(format_value(v))}</title>"
-                "</circle>"
-            )
+        parts.extend(
+            f'<circle class="{css}" cx="{px}" cy="{py}" r="3">'
+            f"<title>{label}, round {r}: {stated[r]}</title></circle>"
+            for r, px, py in points
+        )
     parts.append("</svg>")
     legend = "".join(
         f'<li class="{_side_class(s.side)}">{_e(side_label(s.side))}</li>' for s in series
     )
     rows = sorted({r for s in series for r in s.rounds})
-    by_round = [dict(zip(s.rounds, s.values, strict=True)) for s in series]
-    table_rows = [[str(r), *(_e(format_value(v.get(r))) for v in by_round)] for r in rows]
+    table_rows = [[str(r), *(stated.get(r, "") for stated in texts)] for r in rows]
     table = _table(["round", *(side_label(s.side) for s in series)], table_rows, set(range(1, 9)))
     iri = series[0].property_id
     iri_html = f'<span class="iri">{_link(iri, shorten_iri(iri))}</span>' if iri != metric else ""
+    note = (
+        f'<p class="chart-note">{outside} value{"s" if outside != 1 else ""} outside the '
+        "chart's range (beyond ±1e300) not drawn; the values table states "
+        f"{'them' if outside != 1 else 'it'}.</p>"
+        if outside
+        else ""
+    )
     return (
         f'<figure class="chart" data-metric="{_e(metric)}">'
         f"<figcaption>{_e(metric)}{iri_html}</figcaption>{''.join(parts)}"
-        f'<ul class="legend">{legend}</ul>'
+        f'<ul class="legend">{legend}</ul>{note}'
         f"<details><summary>values</summary>{table}</details></figure>"
     )
 
@@ -410,7 +480,7 @@ def render_preview(graph: Graph) -> str:
         title=_e(title),
         style=_style(),
         crate_description=f"<p>{_e(description)}</p>" if description else "",
-        runs="\n".join(_run(view) for view in views),
+        runs="\n".join(_run(v) for v in views),
         crate_facts=_crate_facts(graph, root) if root is not None else "",
         files=_files(graph, root) if root is not None else "",
     )

@@ -336,3 +336,25 @@ def test_a_multi_gb_model_is_referenced_and_hashed_in_constant_memory(tmp_path: 
         handle.write(b"\x01")
     bad = CliRunner().invoke(app, ["verify", str(crate)])
     assert bad.exit_code == 1 and "sha256" in bad.output
+
+
+def test_the_journals_observation_encoding_is_to_jsonables() -> None:
+    import math
+
+    from fedcrate.crate.journal import observation_json
+    from fedcrate.record import Metric, RoundObservation
+    from fedcrate.record.jsonable import from_jsonable, to_jsonable
+
+    samples = [
+        RoundObservation(r, side, Metric(name, iri, unit), value)
+        for r, (name, iri, unit), value in zip(
+            range(6),
+            [("loss", None, None), ("acc", "http://x/acc", None), ("rmse", None, "KGM")] * 2,
+            [0.5, 3, "nan", math.inf, -0.0, 2**70],
+            strict=True,
+        )
+        for side in Side
+    ]
+    for obs in samples:
+        assert observation_json(obs) == to_jsonable(obs)
+        assert from_jsonable(RoundObservation, observation_json(obs)) == obs
