@@ -15,8 +15,10 @@ bulk load, compaction) on N crates, one after the other in this process.
     python benchmarks/bench_sparql.py --crates 1000 --naive 1000 --naive-memory-gb 21 --stages 30
     python benchmarks/bench_sparql.py --crates 300 1000 2000 --naive 0   # how times scale
 
-`--stages` also loads the crates once without the default-graph copy: the write floor of
-any design that keeps one on-disk named graph per crate.
+`--stages` also loads the same crates in the layouts the index does not use (a named graph
+per crate plus the merged default graph, the first design; named graphs only), with the
+disk each takes as a multiple of the crates' JSON. Cold index, disk, no-change re-index,
+adding one crate, the warm shipped queries and peak memory are reported per corpus size.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="corpus folder")
     args = parser.parse_args()
 
-    corpus = generate(max(*args.crates, args.naive), args.cache / "corpus", args.workers)
+    corpus = generate(max(*args.crates, args.naive) + 1, args.cache / "corpus", args.workers)
     results = run(corpus, args.crates, args.naive, args.naive_memory_gb, args.stages)
     print(json.dumps(results, indent=2))
 
@@ -167,19 +169,23 @@ def _report(results: dict[str, float], key: str, value: float) -> None:
     print(f"  {key}: {value:.4g}", flush=True)
 
 
-def _warm(index: object, name: str, repeats: int = 3) -> tuple[float, int]:
+def _warm(index: object, name: str, repeats: int = 3, **params: str) -> tuple[float, int]:
     """Median wall time of `repeats` runs of a named query after one warm-up, and its rows."""
     from fedcrate.index import CrateIndex, load_named_query
 
     assert isinstance(index, CrateIndex)
     query = load_named_query(name)
-    rows = len(index.query(query))  # warm-up
+    rows = len(index.query(query, params))  # warm-up
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        index.query(query)
+        index.query(query, params)
         times.append(time.perf_counter() - started)
     return statistics.median(times), rows
+
+
+def _bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def run(
@@ -253,28 +259,62 @@ def _index_times(corpus: Path, crates: int, work: Path, results: dict[str, float
     again = index.refresh()
     _report(results, f"nochange_reindex_s@{crates}", time.perf_counter() - started)
     assert again.unchanged == crates, again
-    for name in ("runs", "best-runs"):
+    json_bytes = sum(
+        (full / f"run-{i:05d}" / "ro-crate" / "ro-crate-metadata.json").stat().st_size
+        for i in range(crates)
+    )
+    _report(results, f"index_disk_x_json@{crates}", _bytes(work / "index-full") / json_bytes)
+    store_bytes = _bytes(work / "index-full" / "store")
+    _report(results, f"store_disk_x_json@{crates}", store_bytes / json_bytes)
+    for name in ("runs", "best-runs", "failed-runs", "frameworks"):
         seconds, rows = _warm(index, name)
         _report(results, f"warm_{name}_s@{crates}", seconds)
         _report(results, f"rows_{name}@{crates}", float(rows))
+    one_run = f"<arcp://uuid,{uuid.UUID(int=crates // 2 + 1, version=4)}/#fl-run>"
+    seconds, rows = _warm(index, "metric-history", run=one_run)
+    _report(results, f"warm_metric-history-one-run_s@{crates}", seconds)
+    _report(results, f"rows_metric-history-one-run@{crates}", float(rows))
     index.close()
-    shutil.rmtree(work / "index-full")  # ~4 GB per 1,000 crates
+    # One more crate in a new process's refresh: `fedcrate sparql` after one more run.
+    extra = full / f"run-{crates:05d}"
+    if not extra.exists():
+        extra.symlink_to(corpus / f"run-{crates:05d}", target_is_directory=True)
+    started = time.perf_counter()
+    with CrateIndex(full, index=work / "index-full") as index:
+        added = index.refresh()
+    _report(results, f"add_one_crate_s@{crates}", time.perf_counter() - started)
+    assert len(added.added) == 1, added
+    extra.unlink()
+    _report(results, f"max_rss_gb_so_far@{crates}", _max_rss_gb())
+    shutil.rmtree(work / "index-full")
+
+
+def _max_rss_gb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def stage_times(corpus: Path, count: int, folder: Path) -> dict[str, float]:
-    """Seconds per crate of each indexing step, on `count` crates, in this process."""
+    """Seconds per crate of each indexing step, on `count` crates, in this process.
+
+    Also the same crates in the two layouts the index no longer uses, side by side: one
+    named graph per crate plus the merged default-graph copy (the first design), and
+    named graphs only. Disk is reported as a multiple of the crates' JSON.
+    """
     import pyoxigraph as ox
 
     from fedcrate.crate.reader import crate_base, load_document
+    from fedcrate.index.ledger import Ledger
     from fedcrate.index.quads import crate_lines, fast_triples
 
     folder.mkdir(parents=True)
-    store = ox.Store(str(folder / "store"))
     paths = [corpus / f"run-{i:05d}" / "ro-crate" / "ro-crate-metadata.json" for i in range(count)]
-    totals = dict.fromkeys(("read", "triples", "text", "load", "optimize"), 0.0)
+    json_bytes = sum(path.stat().st_size for path in paths)
+    totals = dict.fromkeys(("read", "triples", "text", "ledger", "load", "optimize"), 0.0)
     fast_triples(load_document(paths[0]), "arcp://uuid,warm-up/")  # the context, once
-    texts: list[str] = []
-    named_texts: list[str] = []
+    texts: list[tuple[str, str]] = []
+    ledger = Ledger(folder / "ledger")
+    ledger.folder.mkdir()
     for path in paths:
         started = time.perf_counter()
         document = load_document(path)
@@ -288,26 +328,33 @@ def stage_times(corpus: Path, count: int, folder: Path) -> dict[str, float]:
         crate_lines(triples, lines)
         text = "".join(lines)
         totals["text"] += time.perf_counter() - started
-        named_texts.append(f"<{base}> {{\n{text}}}\n")
-        texts.append(text + named_texts[-1])
-    started = time.perf_counter()
-    store.bulk_load("".join(texts), ox.RdfFormat.TRIG, lenient=True)
-    totals["load"] = time.perf_counter() - started
-    started = time.perf_counter()
-    store.optimize()
-    totals["optimize"] = time.perf_counter() - started
-    quads = len(store)
-    del store
-    # The floor of any design that keeps one named graph per crate on disk: the same
-    # crates loaded once, without the default-graph copy.
-    named_only = "".join(named_texts)
-    store = ox.Store(str(folder / "named-only"))
-    started = time.perf_counter()
-    store.bulk_load(named_only, ox.RdfFormat.TRIG, lenient=True)
-    totals["load_named_graphs_only"] = time.perf_counter() - started
-    del store
-    result = {f"stage_{key}_s_per_crate": value / count for key, value in totals.items()}
-    result["stage_quads_per_crate"] = quads / count
+        started = time.perf_counter()
+        ledger.keep(base, text)
+        totals["ledger"] += time.perf_counter() - started
+        texts.append((base, text))
+    layouts = {
+        "load": "".join(text for _, text in texts),
+        "load_named_graphs_and_default_copy": "".join(
+            f"{text}<{base}> {{\n{text}}}\n" for base, text in texts
+        ),
+        "load_named_graphs_only": "".join(f"<{base}> {{\n{text}}}\n" for base, text in texts),
+    }
+    result: dict[str, float] = {}
+    for name, text in layouts.items():
+        store_folder = folder / name
+        store = ox.Store(str(store_folder))
+        started = time.perf_counter()
+        store.bulk_load(text, ox.RdfFormat.TRIG, lenient=True)
+        totals[name] = time.perf_counter() - started
+        started = time.perf_counter()
+        store.optimize()
+        if name == "load":
+            totals["optimize"] = time.perf_counter() - started
+            result["stage_quads_per_crate"] = len(store) / count
+        del store
+        result[f"disk_x_json_{name}"] = _bytes(store_folder) / json_bytes
+    result["disk_x_json_ledger"] = _bytes(ledger.folder) / json_bytes
+    result.update({f"stage_{key}_s_per_crate": value / count for key, value in totals.items()})
     return result
 
 

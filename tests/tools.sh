@@ -7,6 +7,8 @@
 #                    it needs Python 3.9-3.12)
 #   chromium         headless browser for the ro-crate-preview.html test (apt, as root or
 #                    with passwordless sudo)
+#   virtuoso         Virtuoso 7 open source (virtuoso-t, isql-vt) for the shared-store
+#                    test tests/integration/test_sparql_virtuoso.py (apt, as chromium)
 # Tests find them in the repository (or via FEDCRATE_VALIDATOR_PYTHON / FEDCRATE_FEDN); a
 # missing tool skips its tests with the reason, except under CI=true, where it fails them.
 set -euo pipefail
@@ -22,8 +24,10 @@ fi
 if [ ! -x .venv-fedn/bin/fedn ]; then
   fedn_python=""
   for candidate in python3.12 python3.11 python3.10 python3; do
+    # 2>/dev/null: a pyenv shim for a version that is not active prints a page of advice
+    # to stderr and exits 127; that only means "not this one".
     if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c \
-        'import sys; sys.exit(not (3, 9) <= sys.version_info[:2] < (3, 13))'; then
+        'import sys; sys.exit(not (3, 9) <= sys.version_info[:2] < (3, 13))' 2>/dev/null; then
       fedn_python=$candidate
       break
     fi
@@ -42,9 +46,30 @@ fi
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   as_root=""
   [ "$(id -u)" = 0 ] || as_root="sudo -n"
-  echo "tests/tools.sh: chromium (apt)"
+  echo "tests/tools.sh: installing Chromium, the headless browser of the preview test:" \
+    "${as_root:+$as_root }apt-get update && ${as_root:+$as_root }apt-get install chromium" \
+    "(system-wide; install it yourself first to skip this)"
   if ! { $as_root apt-get update -qq \
       && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq chromium >/dev/null; }; then
     echo "tests/tools.sh: could not install chromium; the browser test will say so" >&2
+  fi
+fi
+
+if ! { command -v virtuoso-t && command -v isql-vt; } >/dev/null 2>&1 \
+    && command -v apt-get >/dev/null 2>&1; then
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo -n"
+  echo "tests/tools.sh: virtuoso-opensource (apt: virtuoso-t and isql-vt)"
+  if ! { $as_root apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq \
+        virtuoso-opensource >/dev/null; }; then
+    echo "tests/tools.sh: could not install Virtuoso; its tests will say so" >&2
+  elif command -v systemctl >/dev/null 2>&1 \
+      && systemctl is-active --quiet virtuoso-opensource-7 2>/dev/null; then
+    # Where apt started the packaged service (systemd machines), stop and disable it: it
+    # listens on all interfaces with the default dba password, and the tests run their
+    # own server on free 127.0.0.1 ports.
+    echo "tests/tools.sh: stopping the packaged virtuoso-opensource-7 service"
+    $as_root systemctl disable --now virtuoso-opensource-7 >/dev/null 2>&1 || true
   fi
 fi

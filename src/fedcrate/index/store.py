@@ -2,30 +2,33 @@
 
 Layout of an index folder (default `<crates dir>/.fedcrate-index/`):
 
-* `store/` — a pyoxigraph (RocksDB) store; each crate is one named graph, named by the
-  crate's base IRI (`arcp://uuid,<run uuid>/`), holding the crate's triples plus their
-  PROV-O entailments. The store's default graph is kept equal to the union (RDF merge)
-  of the named graphs, so simple queries need no GRAPH clause. It is materialised rather
-  than asked for with `use_default_graph_as_union`, because pyoxigraph 0.5's union is a
-  bag (oxigraph/oxigraph#1919, fixed for 0.6 by #1920): a triple every crate states (the
-  `fl:side` terms, a shared author) would come back once per crate, multiplying rows and
-  slowing every join through it by the number of crates. Both copies of a batch of crates
-  go into the store in one TriG bulk load (`<graph> { … }` blocks plus the bare triples).
-* `manifest.json` — metadata-file path → (mtime_ns, size, graph IRI). A refresh stats
-  every `ro-crate-metadata.json` under the folders and re-parses only files whose mtime
-  or size changed; graphs of vanished files are dropped. The manifest is written after
-  the store is flushed; a refresh marks it dirty first, so one that was interrupted is
-  repaired by the next (which rebuilds the default graph from the named graphs).
+* `store/` — a pyoxigraph (RocksDB) store whose default graph is the RDF merge (set
+  union) of every crate's triples plus their PROV-O entailments; queries need no GRAPH
+  clause and every triple is stored once. There is no named graph per crate: a
+  named-graph quad costs Oxigraph six index entries where a default-graph triple costs
+  three, and one graph per crate (plus the merged copy pyoxigraph 0.5 needs, its
+  union-default-graph being a bag) made the index ~8x the crates' JSON and loading 3x
+  slower (benchmarks/bench_sparql.py). Which crate states a triple: a crate's own
+  entities are IRIs under its base (`arcp://uuid,<run>/`), and the named graph
+  `urn:fedcrate:index` says which file each base was read from
+  (`<base> fl:indexedFrom "path"`, one per file; a byte-identical copy adds its path).
+* `crates/` and `manifest.json` — the ledger (`index.ledger`): each crate's loaded text,
+  compressed, the file stamps (path → mtime_ns, size, base IRI) and, per triple several
+  crates state, how many do. A refresh stats every `ro-crate-metadata.json` under the
+  folders and re-parses only files whose mtime or size changed; a vanished or changed
+  crate's triples are taken out using its kept text. A refresh marks the manifest dirty
+  first; one that was interrupted is repaired by the next, which rebuilds the store from
+  the kept texts.
 
 Usage: `CrateIndex("crates/").query("SELECT …")`, or `.query(load_named_query("runs"))`.
 """
 
 from __future__ import annotations
 
-import json
+import filecmp
 import logging
 import os
-import tempfile
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from fedcrate.errors import NotACrate, QueryError
+from fedcrate.index.ledger import Ledger
 from fedcrate.index.quads import ParseResult, parse_job
 from fedcrate.index.queries import NamedQuery, resolve_query
 from fedcrate.index.results import QueryResult, Value, python_value
@@ -43,6 +47,7 @@ from fedcrate.rdf.entities import METADATA_FILE
 
 __all__ = [
     "INDEX_FOLDER",
+    "INDEX_GRAPH",
     "CrateIndex",
     "CrateProblem",
     "IndexReport",
@@ -52,23 +57,33 @@ __all__ = [
 
 INDEX_FOLDER = ".fedcrate-index"
 _LOG = logging.getLogger(__name__)
-_MANIFEST_VERSION = 1
 # Crates are parsed in worker processes when at least this many changed.
 _PARALLEL_THRESHOLD = 64
 _OPTIMIZE_AFTER = 64  # crates loaded in one refresh before the store is compacted
 # Crates parsed ahead of loading at most.
 _WINDOW = 128
-# Characters of N-Triples per bulk load (~70 crates of 100 rounds): bigger batches load
-# no faster per crate, smaller ones bound memory (the TriG text holds each crate twice).
-_BATCH_CHARS = 200_000_000
-# Remove a crate's triples from the default graph unless another crate states them too.
-_UNMERGE = """
-DELETE { ?s ?p ?o }
-WHERE {
-  GRAPH $GRAPH { ?s ?p ?o }
-  FILTER NOT EXISTS { GRAPH ?other { ?s ?p ?o } FILTER(?other != $GRAPH) }
-}
-"""
+# Characters of N-Triples per bulk load (~90 crates of 100 rounds): bigger batches load
+# no faster per crate, smaller ones bound memory.
+_BATCH_CHARS = 100_000_000
+INDEX_GRAPH = "urn:fedcrate:index"
+_INDEXED_FROM = ox.NamedNode("https://w3id.org/fedcrate/fl#indexedFrom")
+_BLANK = re.compile(r"(?:^|[ \n])_:")
+
+
+def _file_quad(graph: str, key: str) -> ox.Quad:
+    """`<base> fl:indexedFrom "path"` in the index graph: which file a crate came from."""
+    return ox.Quad(ox.NamedNode(graph), _INDEXED_FROM, ox.Literal(key), ox.NamedNode(INDEX_GRAPH))
+
+
+def _has_blank_nodes(text: str) -> bool:
+    return _BLANK.search(text) is not None
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    try:
+        return filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,8 @@ class IndexReport:
     removed: list[Path] = field(default_factory=list)
     unchanged: int = 0
     errors: list[CrateProblem] = field(default_factory=list)
+    # Worth knowing, not wrong (a byte-identical copy of a crate, indexed once).
+    notes: list[str] = field(default_factory=list)
     # Trouble that cost speed, not data (a parse worker that died); also logged.
     warnings: list[str] = field(default_factory=list)
 
@@ -192,29 +209,6 @@ class CrateIndex:
 
     # -- indexing ---------------------------------------------------------------------
 
-    def _manifest_path(self) -> Path:
-        return self.path / "manifest.json"
-
-    def _read_manifest(self) -> tuple[dict[str, dict[str, Any]], bool]:
-        """(entries, clean); a missing or unreadable manifest is clean only for an empty store."""
-        try:
-            data = json.loads(self._manifest_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
-        if not isinstance(data, dict) or data.get("version") != _MANIFEST_VERSION:
-            return {}, len(self.store) == 0
-        crates = data.get("crates")
-        return (crates if isinstance(crates, dict) else {}), data.get("clean") is True
-
-    def _write_manifest(self, crates: dict[str, dict[str, Any]], clean: bool = True) -> None:
-        text = json.dumps(
-            {"version": _MANIFEST_VERSION, "clean": clean, "crates": crates}, sort_keys=True
-        )
-        handle, temp = tempfile.mkstemp(dir=self.path, prefix=".manifest-")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, self._manifest_path())
-
     def refresh(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         """Bring the store up to date: parse new and changed crates, drop removed ones.
 
@@ -222,7 +216,9 @@ class CrateIndex:
         """
         self._progress = progress
         report = IndexReport()
-        manifest, clean = self._read_manifest()
+        ledger = Ledger.read(self.path, store_is_empty=len(self.store) == 0)
+        if not ledger.clean:
+            self._repair(ledger, report)
         current: dict[str, tuple[int, int]] = {}
         for path in find_crates(self.folders):
             try:
@@ -232,61 +228,87 @@ class CrateIndex:
                 continue
             current[str(path)] = (stat.st_mtime_ns, stat.st_size)
 
-        removed = sorted(set(manifest) - set(current))
+        removed = sorted(set(ledger.crates) - set(current))
         todo = []
         for key, (mtime, size) in current.items():
-            entry = manifest.get(key)
+            entry = ledger.crates.get(key)
             if entry is not None and entry["mtime_ns"] == mtime and entry["size"] == size:
                 report.unchanged += 1
                 continue
             todo.append(key)
             (report.changed if entry is not None else report.added).append(Path(key))
-        if clean and not removed and not todo:
+        if ledger.clean and not removed and not todo:
             self._refreshed = True
             self.last_report = report
             return report  # nothing to do: the common case stays a stat() per crate
 
-        self._write_manifest(manifest, clean=False)
+        ledger.write(clean=False)
         for key in removed:
-            self._drop(manifest.pop(key)["graph"], manifest)
+            self._release(ledger, key)
             report.removed.append(Path(key))
-        self._load(todo, current, manifest, report)
-        self._drop_orphans(manifest)
-        if not clean:
-            self._rebuild_default_graph()
+        self._load(todo, current, ledger, report)
         self.store.flush()
         if len(todo) >= _OPTIMIZE_AFTER:
-            # Compacting after a bulk load halves warm query times (300 crates: `runs`
-            # 0.25 → 0.14 s, `best-runs` 0.46 → 0.21 s); it is ~11% of a cold index
-            # (1,000 crates: 68 of 618 s, the bulk loads 501 s, on 2 busy cores).
+            # Compacting after a bulk load speeds warm queries up (300 crates, the
+            # earlier layout: `runs` 0.25 → 0.14 s, `best-runs` 0.46 → 0.21 s).
             self.store.optimize()
-        self._write_manifest(manifest)
+        ledger.write()
         self._refreshed = True
         self.last_report = report
         return report
 
-    def _drop(self, graph: str, manifest: dict[str, dict[str, Any]]) -> None:
-        if not any(entry["graph"] == graph for entry in manifest.values()):
-            self._remove_graph(graph)
+    def _repair(self, ledger: Ledger, report: IndexReport) -> None:
+        """Rebuild the store from the ledger after a refresh that did not finish.
 
-    def _remove_graph(self, graph: str) -> None:
-        """Drop a crate's graph and its triples from the default graph no other crate states."""
-        node = ox.NamedNode(graph)
-        if not self.store.contains_named_graph(node):
+        The store may hold half a batch, or miss crates the ledger names: it is emptied and
+        every crate the manifest names is loaded again from its kept text (no parsing);
+        crates whose text is missing are parsed again as new.
+        """
+        report.warnings.append(
+            f"{self.path}: the last refresh did not finish; the index is rebuilt from its "
+            "kept crate texts"
+        )
+        _LOG.warning("%s", report.warnings[-1])
+        self.store.clear()
+        ledger.forget_everything()
+        for graph in ledger.graphs():
+            text = ledger.text(graph)
+            keys = [k for k, e in ledger.crates.items() if e["graph"] == graph]
+            if text is None:
+                for key in keys:
+                    ledger.pop(key)  # parsed again: it is not in the manifest any more
+                continue
+            self._insert(text)
+            ledger.keep(graph, text)
+            for key in keys:
+                self._note_file(graph, key)
+        self.store.flush()
+
+    def _note_file(self, graph: str, key: str) -> None:
+        self.store.add(_file_quad(graph, key))
+
+    def _release(self, ledger: Ledger, key: str) -> None:
+        """Forget crate file `key`; its triples leave the store with its last copy."""
+        entry = ledger.pop(key)
+        if entry is None:
             return
-        self.store.update(_UNMERGE.replace("$GRAPH", f"<{graph}>"))
-        self.store.remove_graph(node)
+        graph = entry["graph"]
+        self.store.remove(_file_quad(graph, key))
+        if ledger.owner(graph) is not None:
+            return  # a byte-identical copy still holds the run
+        self._delete(ledger.release(graph))
 
-    def _drop_orphans(self, manifest: dict[str, dict[str, Any]]) -> None:
-        """Remove graphs no manifest entry names (left by an interrupted refresh)."""
-        wanted = {entry["graph"] for entry in manifest.values()}
-        for graph in list(self.store.named_graphs()):
-            if isinstance(graph, ox.NamedNode) and graph.value not in wanted:
-                self._remove_graph(graph.value)
+    def _delete(self, text: str) -> None:
+        for triple in ox.parse(text, ox.RdfFormat.N_TRIPLES, lenient=True):
+            self.store.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
 
-    def _rebuild_default_graph(self) -> None:
-        self.store.clear_graph(ox.DefaultGraph())
-        self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    def _insert(self, text: str) -> None:
+        """Load one crate's text. Blank nodes keep their labels (a bulk load would rename
+        them, and the ledger could not take them out again)."""
+        if _has_blank_nodes(text):
+            self.store.bulk_extend(ox.parse(text, ox.RdfFormat.N_TRIPLES, lenient=True))
+        else:
+            self.store.bulk_load(text, ox.RdfFormat.N_TRIPLES, lenient=True)
 
     def _parsed(self, todo: list[str], report: IndexReport) -> Iterable[ParseResult]:
         done = 0
@@ -307,82 +329,122 @@ class CrateIndex:
         self,
         todo: list[str],
         current: dict[str, tuple[int, int]],
-        manifest: dict[str, dict[str, Any]],
+        ledger: Ledger,
         report: IndexReport,
     ) -> None:
-        owners = {entry["graph"]: key for key, entry in manifest.items()}
         batch: list[tuple[str, str, str]] = []
+        pending: dict[str, str] = {}  # graph → crate file, for the batch not yet loaded
         size = 0
         for done, (key, graph, text) in enumerate(self._parsed(todo, report), start=1):
             if self._progress is not None:
                 self._progress(done, len(todo))
-            old = manifest.pop(key, None)
-            if old is not None:
-                owners.pop(old["graph"], None)
-                self._drop(old["graph"], manifest)
+            self._release(ledger, key)  # a changed crate: its old triples go first
             if graph is None:
                 report.errors.append(CrateProblem(Path(key), text))
                 continue
-            owner = owners.get(graph)
-            if owner is not None and owner != key:
-                report.errors.append(
-                    CrateProblem(
-                        Path(key),
-                        f"{key}: same run identifier ({graph}) as {owner}; skipped. "
-                        "A copied crate must get a new `identifier` (urn:uuid:…)",
+            owner = pending.get(graph) or ledger.owner(graph)
+            if owner is not None:
+                if _same_bytes(owner, key):
+                    mtime, stamp_size = current[key]
+                    if owner in pending.values():
+                        batch.append((key, graph, ""))  # noted once its original is loaded
+                    else:
+                        ledger.add(key, {"mtime_ns": mtime, "size": stamp_size, "graph": graph})
+                        self._note_file(graph, key)
+                    report.notes.append(
+                        f"{key} is a byte-identical copy of {owner}: one run, indexed once"
                     )
-                )
+                else:
+                    report.errors.append(
+                        CrateProblem(
+                            Path(key),
+                            f"{key} and {owner} are different crates with the same run "
+                            f"identifier ({graph}); {key} is not indexed. A copied and "
+                            "edited crate must get a new `identifier` (urn:uuid:…)",
+                        )
+                    )
                 continue
-            owners[graph] = key
-            self._remove_graph(graph)
+            pending[graph] = key
             batch.append((key, graph, text))
             size += len(text)
             if size >= _BATCH_CHARS:
-                self._bulk(batch, current, manifest, report)
-                batch, size = [], 0
-        self._bulk(batch, current, manifest, report)
+                self._bulk(batch, current, ledger, report)
+                batch, pending, size = [], {}, 0
+        self._bulk(batch, current, ledger, report)
 
     def _bulk(
         self,
         batch: list[tuple[str, str, str]],
         current: dict[str, tuple[int, int]],
-        manifest: dict[str, dict[str, Any]],
+        ledger: Ledger,
         report: IndexReport,
     ) -> None:
-        if not batch:
-            return
+        """Load a batch of crates in one bulk load (or crate by crate if that fails);
+        only then are they in the ledger and the manifest."""
+        crates = [(k, g, t) for k, g, t in batch if t]
+        plain = [t for _, _, t in crates if not _has_blank_nodes(t)]
         try:
-            # N-Triples lines are TriG statements: each crate's text goes in bare (default
-            # graph) and inside `<graph> { }`, one parse, no rewriting of megabytes of text.
-            # Lenient: crate_quads has validated every IRI and language tag already.
-            trig = "".join(f"{t}<{g}> {{\n{t}}}\n" for _, g, t in batch)
-            self.store.bulk_load(trig, ox.RdfFormat.TRIG, lenient=True)
-            loaded = batch
+            # Lenient: crate_nquads has validated every IRI and language tag already.
+            if plain:
+                self.store.bulk_load("".join(plain), ox.RdfFormat.N_TRIPLES, lenient=True)
+            for _, _, text in crates:
+                if _has_blank_nodes(text):
+                    self._insert(text)
+            loaded = crates
         except (SyntaxError, ValueError):
-            # One crate broke the batch: load them one by one, transactionally.
-            loaded = []
-            for key, graph, text in batch:
-                self._remove_graph(graph)
+            # One crate broke the batch, which may be half written: take out what the
+            # rejected crates may have left, then load the others one by one (the store
+            # is a set: what the failed bulk load wrote is written again).
+            loaded, rejected = [], []
+            for key, graph, text in crates:
                 try:
-                    self.store.load(text, ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
-                    self.store.load(text, ox.RdfFormat.N_TRIPLES)
+                    ox.Store().load(text, ox.RdfFormat.N_TRIPLES)  # strict: finds the bad line
                 except (SyntaxError, ValueError) as exc:
                     report.errors.append(
                         CrateProblem(Path(key), f"{key}: rejected by the store ({exc})")
                     )
+                    rejected.append((graph, text))
                     continue
                 loaded.append((key, graph, text))
-        for key, graph, _ in loaded:
+            for graph, text in rejected:
+                self._delete_unowned(text, ledger, graph)
+            for _, _, text in loaded:
+                self._insert(text)
+        loaded_graphs = {graph for _, graph, _ in loaded}
+        for key, graph, text in batch:
+            if graph not in loaded_graphs:
+                continue
             mtime, size = current[key]
-            manifest[key] = {"mtime_ns": mtime, "size": size, "graph": graph}
+            if text:
+                ledger.keep(graph, text)
+            ledger.add(key, {"mtime_ns": mtime, "size": size, "graph": graph})
+            self._note_file(graph, key)
 
-    def quad_count(self) -> int:
-        """Quads in the store (crates' triples plus entailments)."""
-        return len(self.store)
+    def _delete_unowned(self, text: str, ledger: Ledger, graph: str) -> None:
+        """Take out what a failed bulk load may have written of a rejected crate."""
+        kept = [
+            line
+            for line in text.splitlines(keepends=True)
+            if line not in ledger.shared and not ledger._stated_as_own(line, graph)
+        ]
+        try:
+            self._delete("".join(kept))
+        except (SyntaxError, ValueError):
+            for line in kept:
+                try:
+                    self._delete(line)
+                except (SyntaxError, ValueError):
+                    continue
 
     def graphs(self) -> list[str]:
-        """The named graph of every indexed crate."""
-        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        """The base IRI of every indexed crate."""
+        pattern = self.store.quads_for_pattern(None, _INDEXED_FROM, None, ox.NamedNode(INDEX_GRAPH))
+        return sorted({q.subject.value for q in pattern if isinstance(q.subject, ox.NamedNode)})
+
+    def quad_count(self) -> int:
+        """Triples in the store's default graph (crates' triples plus entailments)."""
+        index = self.store.quads_for_pattern(None, None, None, ox.NamedNode(INDEX_GRAPH))
+        return len(self.store) - sum(1 for _ in index)
 
     # -- querying ---------------------------------------------------------------------
 

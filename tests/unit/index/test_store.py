@@ -7,6 +7,7 @@ named query has one known answer, plus a foreign (hand-written, schema.org-only)
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import shutil
@@ -37,6 +38,7 @@ from fedcrate.index.quads import (
 )
 from fedcrate.index.queries import load_named_query, named_queries
 from fedcrate.index.results import QueryResult, python_value
+from fedcrate.index.store import INDEX_GRAPH
 from fedcrate.record import (
     ClientContribution,
     ContributionMetric,
@@ -50,6 +52,7 @@ from fedcrate.record import (
 from tests.conftest import make_record
 
 UUID = "1b4c5f2e-0000-4000-8000-00000000000{}"
+FL_NS = "https://w3id.org/fedcrate/fl#"
 ROUNDS = 3
 FOREIGN = {
     "@context": [
@@ -359,11 +362,28 @@ def test_prov_phrasing_matches_schema_org_only_crate(tmp_path: Path) -> None:
     crate_index.close()
 
 
-def test_each_crate_is_a_named_graph_and_default_graph_is_their_set_union(
-    index: CrateIndex,
+def test_the_index_graph_names_each_crates_file_and_the_default_graph_is_their_union(
+    index: CrateIndex, corpus: Path
 ) -> None:
-    graphs = index.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").column("g")
-    assert sorted(str(g) for g in graphs) == [f"arcp://uuid,{UUID.format(n)}/" for n in (1, 2, 3)]
+    assert index.graphs() == [f"arcp://uuid,{UUID.format(n)}/" for n in (1, 2, 3)]
+    files = index.query(
+        f"SELECT ?crate ?file WHERE {{ GRAPH <{INDEX_GRAPH}> "
+        f"{{ ?crate <{FL_NS}indexedFrom> ?file }} }}"
+    )
+    by_crate = dict(files.rows)
+    for metadata in corpus.glob("*/ro-crate/ro-crate-metadata.json"):
+        base = crate_base(json.loads(metadata.read_text("utf-8")), metadata)
+        assert by_crate[base] == str(metadata.resolve())
+    # which crate a triple came from: its subject is under that crate's base IRI
+    runs = index.query(
+        f"SELECT ?file ?name WHERE {{ GRAPH <{INDEX_GRAPH}> "
+        f"{{ ?crate <{FL_NS}indexedFrom> ?file }} "
+        "?run a <http://schema.org/CreateAction> ; <http://schema.org/name> ?name . "
+        "FILTER(STRSTARTS(STR(?run), STR(?crate))) }"
+    )
+    assert sorted(Path(str(f)).parent.parent.name + str(n)[-1] for f, n in runs.rows) == [
+        "aa", "bb", "cc"
+    ]  # fmt: skip
     # the side terms are stated by every crate, yet appear once in the default graph
     count = index.query(
         "SELECT (COUNT(*) AS ?n) WHERE { "
@@ -383,23 +403,20 @@ def _stored(text: str) -> set[tuple[str, str, str]]:
     return _spo(memory)
 
 
-def test_store_holds_each_crate_in_its_graph_and_their_set_union_as_default(
-    corpus: Path, tmp_path: Path
-) -> None:
+def _default_graph(crate_index: CrateIndex) -> set[tuple[str, str, str]]:
+    return _spo(crate_index.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+
+def test_store_holds_the_set_union_of_the_crates_once(corpus: Path, tmp_path: Path) -> None:
     crates = [crate_nquads(m) for m in sorted(corpus.glob("*/ro-crate/ro-crate-metadata.json"))]
     with CrateIndex(corpus, index=tmp_path / "index") as crate_index:
         crate_index.refresh()
         union: set[tuple[str, str, str]] = set()
-        named = 0
-        for graph, text in crates:
-            triples = _stored(text)
-            union |= triples
-            named += len(triples)
-            stored = crate_index.store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
-            assert _spo(stored) == triples
-        default = crate_index.store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-        assert _spo(default) == union
-        assert crate_index.quad_count() == len(union) + named
+        for _, text in crates:
+            union |= _stored(text)
+        assert _default_graph(crate_index) == union
+        assert crate_index.quad_count() == len(union)
+        assert list(crate_index.store.named_graphs()) == [ox.NamedNode(INDEX_GRAPH)]
 
 
 def test_oxigraph_union_default_graph_is_still_a_bag() -> None:
@@ -531,6 +548,121 @@ def test_incremental_reindex_add_change_delete(tmp_path: Path) -> None:
     reopened = CrateIndex(crates)  # persisted: nothing to re-parse
     assert reopened.refresh().unchanged == 3
     reopened.close()
+
+
+def test_a_byte_identical_copy_is_one_run_and_an_edited_copy_a_conflict(
+    corpus: Path, tmp_path: Path
+) -> None:
+    crates = tmp_path / "crates"
+    shutil.copytree(corpus / "a", crates / "a")
+    shutil.copytree(corpus / "a", crates / "backup-of-a")  # a second download, say
+    shutil.copytree(corpus / "b", crates / "b")
+    with CrateIndex(crates, index=tmp_path / "index") as crate_index:
+        report = crate_index.refresh()
+        assert not report.errors
+        (note,) = report.notes
+        assert "a/ro-crate" in note and "backup-of-a/ro-crate" in note and "indexed once" in note
+        names = sorted(str(n) for n in crate_index.query("runs").column("name"))
+        assert names == ["run a", "run b"]
+        union = _default_graph(crate_index)
+        # The copy is gone: the run stays, stated by the other file.
+        shutil.rmtree(crates / "a")
+        report = crate_index.refresh()
+        assert [p.parent.parent.name for p in report.removed] == ["a"]
+        assert _default_graph(crate_index) == union
+        (row,) = crate_index.query(
+            f"SELECT ?f WHERE {{ GRAPH <{INDEX_GRAPH}> {{ ?c <{FL_NS}indexedFrom> ?f }} "
+            f'FILTER(STRSTARTS(STR(?c), "arcp://uuid,{UUID.format(1)}")) }}'
+        ).rows
+        assert "backup-of-a" in str(row[0])
+        # An edited copy with the same identifier is a different crate: a conflict.
+        metadata = crates / "edited" / "ro-crate" / "ro-crate-metadata.json"
+        shutil.copytree(crates / "backup-of-a", crates / "edited")
+        metadata.write_text(metadata.read_text("utf-8").replace('"run a"', '"run a2"'), "utf-8")
+        report = crate_index.refresh()
+        (problem,) = report.errors
+        assert "edited/ro-crate" in problem.message and "backup-of-a/ro-crate" in problem.message
+        assert "same run identifier" in problem.message
+        names = sorted(str(n) for n in crate_index.query("runs").column("name"))
+        assert names == ["run a", "run b"]
+        again = crate_index.refresh()  # still a conflict next time: it is not in the index
+        assert len(again.errors) == 1
+
+
+def test_cli_duplicate_exits_0_with_a_note_and_a_conflict_exits_1(
+    corpus: Path, tmp_path: Path
+) -> None:
+    crates = tmp_path / "crates"
+    shutil.copytree(corpus / "a", crates / "a")
+    shutil.copytree(corpus / "a", crates / "copy")
+    index = str(tmp_path / "index")
+    ok = _cli("sparql", "runs", str(crates), "--index", index, "--format", "csv")
+    assert ok.returncode == 0, ok.stderr
+    assert "byte-identical copy" in ok.stderr and ok.stdout.count("run a") == 1
+    metadata = crates / "copy" / "ro-crate" / "ro-crate-metadata.json"
+    metadata.write_text(metadata.read_text("utf-8").replace('"run a"', '"run z"'), "utf-8")
+    conflict = _cli("sparql", "runs", str(crates), "--index", index, "--format", "csv")
+    assert conflict.returncode == 1
+    assert "same run identifier" in conflict.stderr and "run a" in conflict.stdout
+
+
+def test_removing_every_crate_empties_the_store(corpus: Path, tmp_path: Path) -> None:
+    crates = tmp_path / "crates"
+    for name in ("a", "b", "c"):
+        shutil.copytree(corpus / name, crates / name)
+    _write_foreign(crates / "foreign" / "ro-crate")
+    with CrateIndex(crates, index=tmp_path / "index") as crate_index:
+        crate_index.refresh()
+        for name in ("b", "foreign", "a", "c"):
+            shutil.rmtree(crates / name)
+            report = crate_index.refresh()
+            assert len(report.removed) == 1 and not report.errors
+        assert crate_index.quad_count() == 0 and crate_index.graphs() == []
+        assert not list((tmp_path / "index" / "crates").iterdir())
+
+
+def test_a_crate_with_blank_nodes_is_taken_out_exactly(tmp_path: Path) -> None:
+    crates = tmp_path / "crates"
+    document = json.loads(json.dumps(FOREIGN))
+    for node in document["@graph"]:
+        if node.get("@id") == "./":
+            node["author"] = {"@type": "Person", "name": "Ann"}  # an embedded node: a blank node
+    _write_foreign(crates / "x" / "ro-crate", document)
+    with CrateIndex(crates, index=tmp_path / "index") as crate_index:
+        crate_index.refresh()
+        assert crate_index.query('ASK { ?p <http://schema.org/name> "Ann" }').rows == [(True,)]
+        assert any(isinstance(q.subject, ox.BlankNode) for q in crate_index.store)
+        shutil.rmtree(crates / "x")
+        crate_index.refresh()
+        assert crate_index.quad_count() == 0
+
+
+def test_an_interrupted_refresh_is_repaired_by_the_next(corpus: Path, tmp_path: Path) -> None:
+    crates = tmp_path / "crates"
+    for name in ("a", "b", "c"):
+        shutil.copytree(corpus / name, crates / name)
+    with CrateIndex(crates, index=tmp_path / "index") as crate_index:
+        crate_index.refresh()
+        union = _default_graph(crate_index)
+        answer = crate_index.query("runs").rows
+    # What a refresh killed mid-way leaves: the manifest marked dirty, half a batch in the
+    # store, and a crate whose kept text was already gone.
+    manifest_path = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    manifest["clean"] = False
+    manifest_path.write_text(json.dumps(manifest), "utf-8")
+    store = ox.Store(str(tmp_path / "index" / "store"))
+    store.add(ox.Quad(ox.NamedNode("urn:half"), ox.NamedNode("urn:p"), ox.Literal("loaded")))
+    del store
+    b_graph = f"arcp://uuid,{UUID.format(2)}/"
+    (tmp_path / "index" / "crates" / f"{hashlib.sha1(b_graph.encode()).hexdigest()}.nt.z").unlink()
+    with CrateIndex(crates, index=tmp_path / "index") as crate_index:
+        report = crate_index.refresh()
+        assert report.warnings and "did not finish" in report.warnings[0]
+        assert [p.parent.parent.name for p in report.added] == ["b"]  # parsed again
+        assert _default_graph(crate_index) == union
+        assert sorted(crate_index.query("runs").rows, key=repr) == sorted(answer, key=repr)
+        assert crate_index.refresh().unchanged == 3
 
 
 def test_a_batch_the_store_rejects_is_loaded_crate_by_crate(
@@ -715,8 +847,9 @@ def test_parse_workers_keep_crates_apart_whatever_their_paths(
         # Parsed by the workers (no fallback), so their path protocol is what is tested.
         assert len(report.added) == 3 and not report.errors and not report.warnings
         rows = index.query(
-            "SELECT ?g ?name WHERE { GRAPH ?g { ?run a <http://schema.org/CreateAction> ; "
-            "<http://schema.org/name> ?name } }"
+            f"SELECT ?g ?name WHERE {{ GRAPH <{INDEX_GRAPH}> {{ ?g <{FL_NS}indexedFrom> ?f }} "
+            "?run a <http://schema.org/CreateAction> ; <http://schema.org/name> ?name . "
+            "FILTER(STRSTARTS(STR(?run), STR(?g))) }"
         )
     expected = {}
     for name, run in placed.items():
