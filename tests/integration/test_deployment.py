@@ -3,7 +3,8 @@
 The bundled app runs with `flwr run <app> <connection> --stream` against our own
 SuperLink (own FLWR_HOME, free ports, --insecure, runtime dependency installation off);
 every process is stopped by PID when the runner returns (see fedcrate.demo.runner).
-About 40-60 s here, once per session.
+About 40-60 s here, once per session: the session's shared deployment
+(tests/integration/conftest.py), which also runs the README's snippet app.
 """
 
 from __future__ import annotations
@@ -27,24 +28,24 @@ from fedcrate.crate.journal import JOURNAL_PREFIX
 from fedcrate.demo.runner import APP_DIR, DemoResult, run_app
 from fedcrate.errors import DemoError
 from fedcrate.rdf.namespaces import FL, SDO
+from tests.integration.conftest import (
+    DEPLOY_NODES,
+    DEPLOY_ROUNDS,
+    SharedDeployment,
+    succeeded,
+)
 from tests.support.validator import assert_crate_valid
 
 pytestmark = pytest.mark.integration
 
-NODES = 2
-ROUNDS = 2
+NODES = DEPLOY_NODES
+ROUNDS = DEPLOY_ROUNDS
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return run_app(
-        APP_DIR,
-        tmp_path_factory.mktemp("deployment"),
-        {"num-server-rounds": ROUNDS, "min-nodes": NODES},
-        nodes=NODES,
-        mode="deployment",
-        timeout=400,
-    )
+def deployed(shared_deployment: SharedDeployment) -> DemoResult:
+    """The demo app's run on the session's deployment (tests/integration/conftest.py)."""
+    return succeeded(shared_deployment.demo)
 
 
 @pytest.fixture(scope="module")

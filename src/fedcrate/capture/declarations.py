@@ -59,7 +59,7 @@ DECLARATION_FIELDS = frozenset(
 """The keys read here; also the names `apply_declarations` accepts in `given`."""
 
 # Keys of the same table that `capture.metrics.MetricResolver` reads: known, not typos.
-_METRIC_KEYS = frozenset({"metric-uris", "metric-units", "prefixes"})
+_METRIC_KEYS = frozenset({"metric-uris", "metric-units", "prefixes", "unmapped-metrics"})
 _PERSON_KEYS = ("name", "orcid", "id", "email", "affiliation")
 _ORGANIZATION_KEYS = ("name", "id", "ror", "url")
 _LICENSE_KEYS = ("id", "url", "name")

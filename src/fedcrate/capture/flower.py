@@ -420,10 +420,14 @@ class FLCrateTracker:
 
     # -- the touchpoints ----------------------------------------------------------------
 
-    def _observe(self, server_round: int, side: Side, metrics: Any) -> None:
-        if metrics is None:
-            return
+    def _observe(
+        self, server_round: int, side: Side, metrics: Any, *, journal: bool = True
+    ) -> list[RoundObservation]:
+        """Keep one round's metrics of one side; the new or changed ones are returned and,
+        with `journal`, journaled (`record_result` journals a whole Result in one line)."""
         fresh: list[RoundObservation] = []
+        if metrics is None:
+            return fresh
         with self._lock:
             for name, value in dict(metrics).items():
                 try:
@@ -442,10 +446,13 @@ class FLCrateTracker:
                 metric = self._resolver.resolve(str(name))
                 key = (int(server_round), side, metric.name)
                 observation = RoundObservation(int(server_round), side, metric, plain)
+                if self._observations.get(key) != observation:
+                    # The Result repeats what the aggregation hooks journaled already.
+                    fresh.append(observation)
                 self._observations[key] = observation
-                fresh.append(observation)
-            if self._journal is not None:
+            if journal and self._journal is not None:
                 self._journal.observations(fresh)
+        return fresh
 
     def observe(self, server_round: int, side: Side, metrics: Mapping[str, Any]) -> None:
         """Record one round's metrics for one side (used by adapters such as the classic API)."""
@@ -539,22 +546,55 @@ class FLCrateTracker:
         """Fold the `Result`'s per-round metrics in and note the final model file.
 
         `model_path` is the saved model (copied into the crate, with checksum and size).
-        Without it, `result.arrays` is saved as `final_model.npz` (see `save_arrays`).
+        A relative `model_path` resolves like `output_dir`, under `$FEDCRATE_HOME`
+        (default `~/fedcrate`), never against the working folder: under Flower that is
+        the SuperLink's, wherever it was started, so the same app would find its model in
+        one deployment and not in another. Without `model_path`, or when it names no file
+        (an error is logged saying where it looked), `result.arrays` is saved as
+        `final_model.npz` (see `save_arrays`), so a run never ends without a model only
+        because of a path.
         """
         try:
-            for attribute, side in _RESULT_SIDES:
-                for server_round, metrics in (getattr(result, attribute, None) or {}).items():
-                    self._observe(int(server_round), side, metrics)
+            fresh = [
+                observation
+                for attribute, side in _RESULT_SIDES
+                for server_round, metrics in (getattr(result, attribute, None) or {}).items()
+                for observation in self._observe(int(server_round), side, metrics, journal=False)
+            ]
+            if self._journal is not None:
+                with self._lock:
+                    self._journal.observations(fresh)
+            arrays = getattr(result, "arrays", None)
+            noted = False
             if model_path is not None:
-                path = Path(model_path).expanduser().resolve()
+                given = Path(model_path).expanduser()
+                # Like output_dir: never against the working folder, the SuperLink's.
+                path = resolve_output_dir(given).resolve()
                 if path.is_file():
+                    if not given.is_absolute():
+                        logger.info("relative model_path %r resolves to %s", str(given), path)
                     self._note_model(path)
+                    noted = True
                 else:
-                    logger.error("model_path %s is not a file; no model recorded", path)
-            if model_path is None and getattr(result, "arrays", None) is not None:
-                self.record_arrays(result.arrays)
-            elif self._lineage is not None and getattr(result, "arrays", None) is not None:
-                self._journal_state(self._lineage.note_final(result.arrays))
+                    hint = ""
+                    if not given.is_absolute():
+                        hint = (
+                            " (relative model_paths resolve under $FEDCRATE_HOME, like output_dir"
+                        )
+                        beside = Path.cwd() / given
+                        if beside.is_file():
+                            hint += f"; the working folder has {beside.resolve()}: pass it absolute"
+                        hint += ")"
+                    fallback = (
+                        "result.arrays are saved as final_model.npz instead"
+                        if arrays is not None and self.save_arrays
+                        else "no model recorded"
+                    )
+                    logger.error("model_path %s is not a file%s; %s", path, hint, fallback)
+            if not noted and arrays is not None:
+                self.record_arrays(arrays)  # the model, unless save_arrays=False
+            elif self._lineage is not None and arrays is not None:
+                self._journal_state(self._lineage.note_final(arrays))
         except Exception as exc:
             logger.error("result not fully recorded (%s: %s)", type(exc).__name__, exc)
 

@@ -131,11 +131,19 @@ class MetricResolver:
     user_map: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     """Metric name → unitCode, from `[tool.fedcrate.metric-units]`."""
+    unmapped: frozenset[str] = frozenset()
+    """Names declared to have no published term (`unmapped-metrics`): no warning for them."""
     _cache: dict[str, Metric] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_pyproject(cls, pyproject: Mapping[str, Any]) -> MetricResolver:
-        """Read `[tool.fedcrate.metric-uris]` and `[tool.fedcrate.metric-units]`.
+        """Read `[tool.fedcrate.metric-uris]`, `[tool.fedcrate.metric-units]` and
+        `[tool.fedcrate] unmapped-metrics`.
+
+        `unmapped-metrics` lists the metrics the app knows have no term in a published
+        vocabulary (a cross-entropy `loss`): they are recorded with their name as
+        `propertyID` like any unmapped metric, without the warning asking to map them,
+        which their author has already answered.
 
         The legacy `[tool.flwrcrate]` and `[tool.fedacrate]` tables are read too.
 
@@ -173,7 +181,13 @@ class MetricResolver:
                     "common code (e.g. 'KGM', 'MTR', 'C62' for 'one') nor a unit IRI"
                 )
             units[str(name)] = text
-        return cls(user_map=user_map, units=units)
+        unmapped = table.get("unmapped-metrics", [])
+        if not isinstance(unmapped, list) or not all(isinstance(n, str) for n in unmapped):
+            raise MetricIRIError(
+                "[tool.fedcrate] unmapped-metrics must be an array of metric names, "
+                'e.g. unmapped-metrics = ["loss", "train_loss"]'
+            )
+        return cls(user_map=user_map, units=units, unmapped=frozenset(unmapped))
 
     def resolve(self, name: str) -> Metric:
         """The `Metric` for `name`; logs one warning per metric that stays unmapped."""
@@ -181,10 +195,11 @@ class MetricResolver:
         if cached is not None:
             return cached
         iri = self.user_map.get(name) or _registry_lookup(name)
-        if iri is None:
+        if iri is None and name not in self.unmapped:
             logger.warning(
                 "metric %r has no IRI; it is recorded with its name as propertyID. "
-                "Map it under [tool.fedcrate.metric-uris] in the app's pyproject.toml.",
+                "Map it under [tool.fedcrate.metric-uris] in the app's pyproject.toml, or "
+                "list it in [tool.fedcrate] unmapped-metrics when no vocabulary has a term.",
                 name,
             )
         metric = Metric(name=name, iri=iri, unit=self.units.get(name))

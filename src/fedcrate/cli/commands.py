@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from fedcrate.cli.console import err, fail, out, print_error
+from fedcrate.record.run import side_label, side_order
 from fedcrate.record.vocabularies import shorten_iri
 from fedcrate.validate.shacl import Level
 
@@ -28,6 +29,9 @@ def demo(
     nodes: Annotated[int, typer.Option(min=2, help="Simulated SuperNodes.")] = 2,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the path.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print Flower's and Ray's own log.")
+    ] = False,
     no_preview: Annotated[
         bool, typer.Option("--no-preview", help="Leave out ro-crate-preview.html.")
     ] = False,
@@ -37,19 +41,20 @@ def demo(
     from fedcrate.demo.runner import run_demo
 
     try:
-        with demo_log(err, rounds=rounds, quiet=quiet) as log:
+        with demo_log(err, rounds=rounds, quiet=quiet, verbose=verbose) as log:
             result = run_demo(
                 out_dir,
                 rounds=rounds,
                 nodes=nodes,
                 timeout=timeout,
-                log=log,
+                log=log.note if log else None,
+                flower_log=log.flower if log else None,
                 preview=not no_preview,
             )
     except OSError as exc:
         raise fail(str(exc), 2) from None
     if quiet:
-        out.print(str(result.crate_dir), highlight=False)
+        out.print(str(result.crate_dir), highlight=False, markup=False, soft_wrap=True)
         return
     _print_summary(result.crate_dir)
 
@@ -62,7 +67,11 @@ class OutputFormat(str, enum.Enum):
 
 def validate(
     crates: Annotated[
-        list[Path], typer.Argument(help="Crate folders or ro-crate-metadata.json files.")
+        list[Path],
+        typer.Argument(
+            help="Crate folders, ro-crate-metadata.json files, zipped crates, or folders "
+            "holding crates (each crate in them is validated)."
+        ),
     ],
     profile: Annotated[
         str | None,
@@ -107,14 +116,32 @@ def validate(
 
     Exit codes: 0 valid, 1 a finding at a failing level, 2 unusable input (not a crate).
     """
+    from fedcrate.crate.locate import crates_named
+    from fedcrate.errors import NotACrate
     from fedcrate.validate.batch import validate_many
     from fedcrate.validate.reports import render_json, render_junit, render_text
+    from fedcrate.validate.shacl import Outcome
 
     if strict and level is Level.MUST:
         level = Level.SHOULD
-    outcomes = validate_many(
-        crates, profile=profile, level=level, inference=not no_inference, jobs=jobs
+    # A folder of crates stands for each crate in it; an unusable path is an outcome too,
+    # reported in its place while the others are validated.
+    named: list[Path | Outcome] = []
+    for path in crates:
+        try:
+            named.extend(crates_named(path))
+        except NotACrate as exc:
+            named.append(Outcome(str(path), error=str(exc)))
+    reports = iter(
+        validate_many(
+            [p for p in named if isinstance(p, Path)],
+            profile=profile,
+            level=level,
+            inference=not no_inference,
+            jobs=jobs,
+        )
     )
+    outcomes = [next(reports) if isinstance(item, Path) else item for item in named]
     if output_format is OutputFormat.json:
         print(render_json(outcomes))
     elif output_format is OutputFormat.junit:
@@ -140,9 +167,10 @@ def _print_summary(crate_dir: Path) -> None:
             highlight=False,
         )
         table = Table("side", "metric", "value", "propertyID", title="final metrics")
-        for metric in run.final_metrics:
+        # `show`'s order and wording: server evaluation, client evaluation, client training.
+        for metric in sorted(run.final_metrics, key=lambda m: (side_order(m.side), m.metric)):
             table.add_row(
-                metric.side,
+                side_label(metric.side),
                 metric.metric,
                 _short_number(metric.value),
                 shorten_iri(metric.property_id),
@@ -158,14 +186,22 @@ def _short_number(text: str) -> str:
 
 
 def verify(
-    crates: Annotated[list[Path], typer.Argument(help="Crate folders to check.")],
+    crates: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Crate folders, zipped crates, or folders holding crates (each is checked)."
+        ),
+    ],
 ) -> None:
     """Re-check every payload file's size and sha256, and the model lineage's chain when the
-    crate has one (exit 0 intact, 1 mismatch or broken chain, 2 unusable)."""
+    crate has one; say so when a run recorded no model (exit 0 intact, 1 mismatch or broken
+    chain, 2 unusable)."""
+    from fedcrate.crate.locate import crates_named
     from fedcrate.crate.verify import verify_crate
 
     mismatched = False
-    for crate in crates:
+    named = [crate for path in crates for crate in crates_named(path)]  # all usable first
+    for crate in named:
         report = verify_crate(crate)
         for check in report.checks:
             if check.problem is None:
@@ -186,6 +222,14 @@ def verify(
         if not report.checks:
             out.print(
                 f"{crate}: records no file checksums", highlight=False, markup=False, soft_wrap=True
+            )
+        if report.runs and not report.models:
+            out.print(
+                f"NO MODEL  {crate}: the run recorded no model file (its result holds none), "
+                "so the crate does not say what the run trained",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
         for problem in report.lineage_problems:
             mismatched = True

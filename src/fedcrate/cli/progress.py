@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import (
@@ -20,7 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-__all__ = ["counter", "demo_log", "fraction", "interactive"]
+__all__ = ["DemoLog", "counter", "demo_log", "fraction", "interactive"]
 
 Logger = Callable[[str], None]
 # Flower logs "[ROUND 2/3]" when a round starts.
@@ -40,9 +41,30 @@ def _bar(console: Console, *, total: bool) -> Progress:
     return Progress(*columns, console=console, transient=True)
 
 
+@dataclass(frozen=True)
+class DemoLog:
+    """The demo's two streams: the runner's own notes, and Flower's output lines."""
+
+    note: Logger
+    flower: Logger
+
+
+def _from_fedcrate(line: str) -> bool:
+    """A line the tracker logged inside the ServerApp (its handler's `fedcrate LEVEL:`)."""
+    return line.startswith("fedcrate ")
+
+
 @contextmanager
-def demo_log(console: Console, *, rounds: int, quiet: bool) -> Iterator[Logger | None]:
-    """A `log` callback for `run_demo`: Flower's lines dimmed, plus a round bar on a TTY."""
+def demo_log(
+    console: Console, *, rounds: int, quiet: bool, verbose: bool = False
+) -> Iterator[DemoLog | None]:
+    """Callbacks for `run_demo` (`log=`, `flower_log=`), plus a round bar on a TTY.
+
+    Shown: the runner's notes and the tracker's own lines (`fedcrate WARNING: …`), dimmed.
+    Flower's and Ray's own lines (rounds, Ray's warnings, actors terminating) are shown
+    only when `verbose`: they say nothing a demo user can act on, and a failed demo's error
+    carries their tail anyway. They still drive the round bar.
+    """
     if quiet:
         yield None
         return
@@ -50,21 +72,28 @@ def demo_log(console: Console, *, rounds: int, quiet: bool) -> Iterator[Logger |
     def plain(line: str) -> None:
         console.print(line, style="dim", markup=False, highlight=False)
 
+    def shown(line: str) -> bool:
+        return verbose or _from_fedcrate(line)
+
     if not interactive(console):
-        yield plain
+        yield DemoLog(note=plain, flower=lambda line: plain(line) if shown(line) else None)
         return
     with _bar(console, total=True) as progress:
         task = progress.add_task("Flower simulation", total=rounds)
 
-        def log(line: str) -> None:
+        def note(line: str) -> None:
             progress.console.print(line, style="dim", markup=False, highlight=False)
+            if line.startswith("Flower run ") or line.startswith("demo finished"):
+                progress.update(task, completed=progress.tasks[0].total)
+
+        def flower(line: str) -> None:
+            if shown(line):
+                progress.console.print(line, style="dim", markup=False, highlight=False)
             match = _ROUND.search(line)
             if match:  # round k started: k-1 are done
                 progress.update(task, completed=int(match.group(1)) - 1, total=int(match.group(2)))
-            elif line.startswith("Flower run ") or line.startswith("demo finished"):
-                progress.update(task, completed=progress.tasks[0].total)
 
-        yield log
+        yield DemoLog(note=note, flower=flower)
 
 
 @contextmanager

@@ -1,20 +1,22 @@
 """The `fedcrate` command: the app, its command groups, and the one error handler.
 
 Exit codes: 0 ok, 1 the data is wrong (e.g. a crate fails a check), 2 the input is
-unusable (missing file, bad option, environment problem). Every `FedcrateError` a command
-raises, in any group, is turned into one line on stderr and its `exit_code` here, so
-commands call the library and need no error mapping of their own.
+unusable (missing file, bad option, environment problem). A reader that stops early
+(`fedcrate show CRATE | head`) is not an error: the command stops writing and exits 0.
+Every `FedcrateError` a command raises, in any group, is turned into one line on stderr
+and its `exit_code` here, so commands call the library and need no error mapping of
+their own.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from fedcrate.cli import commands, fedn, query, view
-from fedcrate.cli.console import fail
+from fedcrate.cli.console import fail, out, pipe_closed
 from fedcrate.errors import FedcrateError
 
 __all__ = ["app", "main"]
@@ -28,6 +30,8 @@ class _HandledGroup(TyperGroup):
             return super().invoke(ctx)
         except FedcrateError as exc:
             raise fail(str(exc), exc.exit_code) from None
+        except BrokenPipeError:  # `fedcrate show --format json | head`: the reader is done
+            raise pipe_closed() from None
 
 
 app = typer.Typer(
@@ -40,8 +44,26 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from fedcrate import __version__
+
+        out.print(f"fedcrate {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print fedcrate's version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Record federated-learning runs as FAIR provenance."""
 
 

@@ -59,10 +59,9 @@ def summarize(graph: Graph) -> list[RunSummary]:
     """One `RunSummary` per run in `graph`, with its final metrics."""
     runs: dict[str, RunSummary] = {}
     for row in _rows(graph, "run-summary"):
-        status = _text(row.status) or "unknown"
         runs[str(row.run)] = RunSummary(
             name=str(row.name),
-            status=status.rsplit("/", 1)[-1].removesuffix("ActionStatus"),
+            status=_text(row.status) or "unknown",  # the query's word: Completed, Failed
             start=_text(row.start),
             end=_text(row.end),
             error=_text(row.error),

@@ -23,19 +23,28 @@ class ShowFormat(str, enum.Enum):
 
 
 def show(
-    crate: Annotated[Path, typer.Argument(help="A crate folder or its ro-crate-metadata.json.")],
+    crate: Annotated[
+        Path,
+        typer.Argument(
+            help="A crate folder, its ro-crate-metadata.json, a zipped crate, or a folder "
+            "holding one crate (e.g. the demo's --out folder)."
+        ),
+    ],
     output_format: Annotated[
         ShowFormat, typer.Option("--format", help="text (for people) or json (for scripts).")
     ] = ShowFormat.text,
 ) -> None:
     """Summarise a crate: run, status, people, strategy, software, federation, metrics.
 
-    Exit 0 ok, 2 not a crate (or no federated run in it).
+    Exit 0 ok, 2 not a crate (or no federated run in it, or a folder of several crates:
+    they are listed).
     """
+    from fedcrate.crate.locate import one_crate
     from fedcrate.crate.reader import read_crate
     from fedcrate.views.model import as_json, describe
     from fedcrate.views.terminal import render_terminal
 
+    crate = one_crate(crate)
     views = describe(read_crate(crate))
     if not views:
         raise fail(f"{crate}: no federated run (schema:CreateAction) in this crate", 2)
@@ -53,7 +62,8 @@ export_app = typer.Typer(
 @export_app.command("mlflow")
 def export_mlflow(
     crates: Annotated[
-        list[Path], typer.Argument(help="Crate folders, or folders searched for crates.")
+        list[Path],
+        typer.Argument(help="Crate folders, zipped crates, or folders searched for crates."),
     ],
     tracking_uri: Annotated[
         str, typer.Option(help="MLflow tracking URI, e.g. sqlite:///mlflow.db or http://host:5000.")
@@ -104,17 +114,24 @@ def export_mlflow(
 
 
 def zip_command(
-    crate: Annotated[Path, typer.Argument(help="A crate folder.")],
+    crate: Annotated[Path, typer.Argument(help="A crate folder, or a folder holding one crate.")],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="The zip file (default: CRATE.zip beside the folder)."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Replace the zip file when it exists.")
+    ] = False,
 ) -> None:
-    """Pack a crate into one zip file, ro-crate-metadata.json at its root."""
+    """Pack a crate into one zip file, ro-crate-metadata.json at its root.
+
+    Exit 0 written, 2 not a crate folder, or the zip exists (without --force).
+    """
+    from fedcrate.crate.locate import one_crate
     from fedcrate.crate.zip import zip_crate
 
-    written = zip_crate(crate, output)
-    out.print(str(written), highlight=False)
+    written = zip_crate(one_crate(crate), output, overwrite=force)
+    out.print(str(written), highlight=False, markup=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,7 +64,7 @@ def observation_json(obs: RoundObservation) -> Any:
     metric = obs.metric
     return {
         "round": obs.round,
-        "side": obs.side.value,
+        "side": obs.side._value_,  # the documented member attribute; `.value` is a slow property
         "metric": {"name": metric.name, "iri": metric.iri, "unit": metric.unit},
         "value": obs.value,
     }

@@ -1,4 +1,4 @@
-"""RO-Crate folder (or metadata file) → Graph, offline.
+"""RO-Crate folder, metadata file or zipped crate → Graph, offline.
 
 Reads fedcrate's crates with the base they were built with (from the root's
 `urn:uuid:` identifier) and any other crate with a base derived from its location, so
@@ -14,47 +14,93 @@ from typing import Any
 
 from rdflib import Graph
 
+from fedcrate.crate.zipped import ZippedCrate, is_zip
 from fedcrate.errors import NotACrate
 from fedcrate.rdf.entities import METADATA_FILE
 from fedcrate.rdf.jsonld import jsonld_to_graph
 from fedcrate.rdf.namespaces import base_iri
 
-__all__ = ["crate_base", "load_document", "metadata_path", "read_crate"]
+__all__ = ["crate_base", "load_document", "metadata_path", "read_crate", "read_document"]
 
 
 def metadata_path(path: Path) -> Path:
-    """The metadata file of a crate folder, or `path` itself when it is one.
+    """The metadata file of a crate folder, or `path` itself when it is a file.
+
+    A file is returned as it is: the metadata file itself, or a zipped crate, which
+    `load_document` and `read_document` read in place.
 
     Raises:
-        NotACrate: there is no metadata file at `path`.
+        NotACrate: nothing is at `path`, or it is a folder without a metadata file.
     """
     path = Path(path)
+    if not path.exists():
+        raise NotACrate(
+            f"{path}: no such file or folder; pass a crate folder, its {METADATA_FILE} "
+            "or a zipped crate"
+        )
     if path.is_dir():
+        if not (path / METADATA_FILE).is_file():
+            raise NotACrate(
+                f"{path}: no {METADATA_FILE} in this folder; pass a crate folder, its "
+                "metadata file or a zipped crate"
+            )
         path = path / METADATA_FILE
     if not path.is_file():
-        raise NotACrate(f"{path}: no {METADATA_FILE}; pass a crate folder or its metadata file")
+        raise NotACrate(f"{path}: not a file or folder; pass a crate folder or its metadata file")
     return path
 
 
 def load_document(path: Path) -> dict[str, Any]:
     """The crate's JSON document, checked to be an RO-Crate (a top-level `@graph` list).
 
+    `path` is a metadata file or a zipped crate (whose metadata member is read in place).
+
     Raises:
         NotACrate: the file cannot be read, is not JSON, or is no RO-Crate metadata.
     """
+    return read_document(path)[0]
+
+
+def read_document(path: Path) -> tuple[dict[str, Any], Path]:
+    """The crate's JSON document and where its metadata file is.
+
+    `path` is a crate folder, its metadata file or a zipped crate. For a zip the location
+    is the metadata member's (`crate.zip/ro-crate-metadata.json`), so a crate without a
+    `urn:uuid:` identifier gets a base of its own rather than its folder's.
+
+    Raises:
+        NotACrate: the path holds no readable RO-Crate metadata (the message says why).
+    """
+    metadata = metadata_path(Path(path))
+    if is_zip(metadata):
+        with ZippedCrate(metadata) as zipped:
+            return _parse(zipped.metadata_bytes(), zipped.metadata_location), (
+                zipped.metadata_location
+            )
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NotACrate(f"{path}: cannot be read ({exc})") from None
+        raw = metadata.read_bytes()
+    except OSError as exc:
+        raise NotACrate(f"{metadata}: cannot be read ({exc.strerror or exc})") from None
+    return _parse(raw, metadata), metadata
+
+
+def _parse(raw: bytes, where: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise NotACrate(
+            f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start}), so not RO-Crate "
+            "metadata; pass a crate folder, its metadata file or a zipped crate"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise NotACrate(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+        raise NotACrate(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
     except (ValueError, RecursionError) as exc:  # 4,300-digit integers, absurd nesting
-        raise NotACrate(f"{path}: not a usable JSON document ({exc})") from None
+        raise NotACrate(f"{where}: not a usable JSON document ({exc})") from None
     if not isinstance(document, dict) or "@graph" not in document:
-        raise NotACrate(f"{path}: not an RO-Crate metadata file (no top-level @graph)")
+        raise NotACrate(f"{where}: not an RO-Crate metadata file (no top-level @graph)")
     if not isinstance(document["@graph"], list):
         raise NotACrate(
-            f"{path}: `@graph` is a {type(document['@graph']).__name__}, not a list of entities"
+            f"{where}: `@graph` is a {type(document['@graph']).__name__}, not a list of entities"
         )
     return document
 
@@ -81,13 +127,12 @@ def crate_base(document: dict[str, Any], metadata_path: Path) -> str:
 
 
 def read_crate(path: Path | str) -> Graph:
-    """The graph of an RO-Crate folder (or metadata file), parsed offline.
+    """The graph of an RO-Crate folder, metadata file or zipped crate, parsed offline.
 
     Raises:
         NotACrate: the path holds no readable JSON-LD crate (the message says why).
     """
-    metadata = metadata_path(Path(path))
-    document = load_document(metadata)
+    document, metadata = read_document(Path(path))
     try:
         return jsonld_to_graph(document, crate_base(document, metadata))
     except Exception as exc:  # rdflib raises many types for malformed JSON-LD

@@ -8,7 +8,11 @@ of a state holding exactly its bytes (the file's recorded sha256 is the state's)
 A crate states `contentSize` and `sha256` for every file it holds. Files are hashed as
 streams (constant memory, so multi-GB models are fine). A file referenced outside the
 crate (`file://…`, e.g. a model kept in place with `copy_model=False`) is checked where it
-lives; web resources are not fetched.
+lives; web resources are not fetched. A zipped crate is checked in place: each member is
+hashed as a stream from the archive, nothing is unpacked.
+
+The report also names the run's output models (files in its `result` that are `about`
+nothing), so a run that recorded no model is said to have none rather than passing quietly.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from rdflib.term import Node
 
 from fedcrate.crate.files import sha256_of
 from fedcrate.crate.reader import read_crate
+from fedcrate.crate.zipped import ZippedCrate, is_zip
 from fedcrate.rdf.entities import METADATA_FILE
 from fedcrate.rdf.namespaces import FL, PROV, SDO
+from fedcrate.views.model import describe
 
 __all__ = ["FileCheck", "VerifyReport", "verify_crate"]
 
@@ -47,6 +53,10 @@ class VerifyReport:
     lineage_states: int = 0
     """Model states of the run's lineage (0: no lineage recorded)."""
     lineage_problems: list[str] = field(default_factory=list)
+    runs: int = 0
+    """Runs (`CreateAction`s) the crate describes; a FEDn package crate has none."""
+    models: list[str] = field(default_factory=list)
+    """The output model files the crate's runs record (empty: no model recorded)."""
 
     @property
     def problems(self) -> list[FileCheck]:
@@ -57,12 +67,16 @@ class VerifyReport:
         return not self.problems and not self.lineage_problems
 
 
-def _local_path(crate: Path, base: str, entity: URIRef) -> Path | None:
+def _crate_path(base: str, entity: URIRef) -> str | None:
+    """The entity's path inside the crate ("" for the root), None when it is outside."""
     text = str(entity)
-    if text.startswith(base):
-        relative = unquote(text[len(base) :].split("#", 1)[0])
-        return crate / relative if relative else None
-    parsed = urlparse(text)
+    if base and text.startswith(base):
+        return unquote(text[len(base) :].split("#", 1)[0])
+    return None
+
+
+def _outside_path(entity: URIRef) -> Path | None:
+    parsed = urlparse(str(entity))
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))
     return None  # web resources are not fetched
@@ -71,12 +85,20 @@ def _local_path(crate: Path, base: str, entity: URIRef) -> Path | None:
 def verify_crate(crate: Path) -> VerifyReport:
     """Re-check the size and sha256 of every file the crate records them for.
 
+    `crate` is a crate folder, its metadata file or a zipped crate.
+
     Raises:
         NotACrate: `crate` is not a readable crate.
     """
     crate = Path(crate)
-    folder = crate if crate.is_dir() else crate.parent
     graph = read_crate(crate)
+    if is_zip(crate):
+        with ZippedCrate(crate) as zipped:
+            return _verify(graph, crate, zipped)
+    return _verify(graph, crate if crate.is_dir() else crate.parent, None)
+
+
+def _verify(graph: Graph, folder: Path, zipped: ZippedCrate | None) -> VerifyReport:
     descriptor = next(
         (s for s in graph.subjects(SDO.about, None) if str(s).endswith(METADATA_FILE)), None
     )
@@ -85,17 +107,27 @@ def verify_crate(crate: Path) -> VerifyReport:
     for entity in sorted(set(graph.subjects(SDO.sha256, None)), key=str):
         if not isinstance(entity, URIRef):
             continue
-        path = _local_path(folder, base, entity)
+        inside = _crate_path(base, entity)
+        if inside == "":
+            continue  # the root, or an entity named by a fragment: not a file
+        path = folder / inside if inside is not None else _outside_path(entity)
         if path is None:
             continue
-        label = str(entity)[len(base) :] if base and str(entity).startswith(base) else str(entity)
+        label = str(entity)[len(base) :] if inside is not None else str(entity)
         expected_sha = str(graph.value(entity, SDO.sha256))
         size = graph.value(entity, SDO.contentSize)
-        report.checks.append(FileCheck(label, path, _problem(path, expected_sha, size)))
+        if inside is not None and zipped is not None:
+            problem = _member_problem(zipped, inside, path, expected_sha, size)
+        else:
+            problem = _problem(path, expected_sha, size)
+        report.checks.append(FileCheck(label, path, problem))
     for run in sorted(set(graph.subjects(FL.modelState, None)), key=str):
         states = list(graph.objects(run, FL.modelState))
         report.lineage_states += len(states)
         report.lineage_problems += _lineage_problems(graph, states, base)
+    views = describe(graph)
+    report.runs = len(views)
+    report.models = [model.name for view in views for model in view.models]
     return report
 
 
@@ -131,6 +163,23 @@ def _lineage_problems(graph: Graph, states: list[Node], base: str) -> list[str]:
         elif (by_round[later], PROV.wasDerivedFrom, by_round[earlier]) not in graph:
             problems.append(f"round {later}: not derived from round {earlier}'s state")
     return problems
+
+
+def _member_problem(
+    zipped: ZippedCrate, crate_path: str, shown: Path, expected_sha: str, size: object
+) -> str | None:
+    info = zipped.member(crate_path)
+    if info is None:
+        return f"{shown}: missing from the zip"
+    if isinstance(size, Literal) and str(size).isdigit() and int(str(size)) != info.file_size:
+        return f"{shown}: size {info.file_size} bytes, the crate records {size}"
+    try:
+        actual_sha = zipped.sha256(info)
+    except OSError as exc:
+        return f"{shown}: {exc}"
+    if actual_sha != expected_sha.lower():
+        return f"{shown}: sha256 {actual_sha}, the crate records {expected_sha}"
+    return None
 
 
 def _problem(path: Path, expected_sha: str, size: object) -> str | None:

@@ -33,8 +33,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
@@ -63,6 +63,7 @@ class DemoResult:
 
     crate_dir: Path
     elapsed_s: float
+    """Seconds of this app's `flwr run` (the federation's start-up not included)."""
     stdout_tail: str
     leftover_pids: tuple[int, ...] = field(default=())
     run_id: str | None = None
@@ -72,14 +73,22 @@ class DemoResult:
 
 
 @dataclass(frozen=True)
+class AppRun:
+    """One app for :func:`run_apps`: its folder, the crate folder and its run config."""
+
+    app_dir: Path
+    out_dir: Path
+    run_config: Mapping[str, str | int | float | bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class _Workdir:
-    """Per-run scratch layout, removed after a successful run."""
+    """Per-call scratch layout (Flower's home, Ray's files, the apps' copies), removed
+    after a successful call."""
 
     root: Path
-    app: Path
     flwr_home: Path
     ray_tmp: Path
-    run_config: Path
     superlink_log: Path
 
 
@@ -91,13 +100,15 @@ def run_demo(
     timeout: float = 600,
     log: Logger | None = None,
     preview: bool = True,
+    flower_log: Logger | None = None,
 ) -> DemoResult:
     """Run the demo app with ``nodes`` simulated SuperNodes for ``rounds`` rounds.
 
     The ServerApp's :class:`~fedcrate.FLCrateTracker` writes the crate under
     ``out_dir``; the newest crate folder written during this call is returned.
     Stopping the processes after a failure can take up to ~20 s more when Ray is mid-run.
-    ``log`` receives every line of Flower's output plus the runner's own notes.
+    ``log`` receives the runner's own notes, and every line of Flower's output unless
+    ``flower_log`` is given, which then receives those.
     On success the scratch dir (FLWR_HOME, SuperLink log, Ray's files) is removed;
     on failure it is kept for inspection and the error message names it.
 
@@ -108,7 +119,9 @@ def run_demo(
     _require("flwr", "sklearn", "numpy")
     _check_args(rounds, nodes, timeout)
     config = {"num-server-rounds": rounds, "min-nodes": nodes, "crate-preview": preview}
-    return run_app(APP_DIR, out_dir, config, nodes=nodes, timeout=timeout, log=log)
+    return run_app(
+        APP_DIR, out_dir, config, nodes=nodes, timeout=timeout, log=log, flower_log=flower_log
+    )
 
 
 def _require(*modules: str) -> None:
@@ -131,6 +144,7 @@ def run_app(
     timeout: float = 600,
     log: Logger | None = None,
     node_env: Callable[[int], Mapping[str, str]] | None = None,
+    flower_log: Logger | None = None,
 ) -> DemoResult:
     """Run any Flower app whose run config has a `crate-dir` key, and return its crate.
 
@@ -139,27 +153,63 @@ def run_app(
     real ``flower-supernode`` processes on 127.0.0.1 (own ports, ``--insecure``), each
     with ``partition-id`` / ``num-partitions`` in its node config and ``node_env(i)``
     added to its environment. Isolation and clean-up as described in the module doc.
+
+    Raises:
+        DemoError: the run failed, or did not finish within ``timeout`` seconds.
+        MissingExtra: Flower is not installed.
+    """
+    [outcome] = run_apps(
+        [AppRun(Path(app_dir), Path(out_dir), run_config)],
+        nodes=nodes,
+        mode=mode,
+        timeout=timeout,
+        log=log,
+        node_env=node_env,
+        flower_log=flower_log,
+    )
+    if isinstance(outcome, DemoError):
+        raise outcome
+    return outcome
+
+
+def run_apps(
+    apps: Sequence[AppRun],
+    *,
+    nodes: int = 2,
+    mode: str = "simulation",
+    timeout: float = 600,
+    log: Logger | None = None,
+    node_env: Callable[[int], Mapping[str, str]] | None = None,
+    flower_log: Logger | None = None,
+) -> list[DemoResult | DemoError]:
+    """Run several apps one after another on one local federation (as :func:`run_app`).
+
+    The SuperLink (and, in a deployment, the SuperNodes) start once and serve every
+    ``flwr run``, so a second app costs its own run only, not a second start-up of the
+    federation. One outcome per app, in order: its `DemoResult`, or the `DemoError` saying
+    why it failed (the next app still runs). ``timeout`` covers the whole call.
+    ``log`` receives the runner's notes, and Flower's output unless ``flower_log`` is given.
+
+    Raises:
+        DemoError: the federation itself could not start (then no app ran).
+        MissingExtra: Flower is not installed.
     """
     if mode not in ("simulation", "deployment"):
         raise ValueError(f"mode must be 'simulation' or 'deployment', got {mode!r}")
     _require("flwr")
     _check_args(1, nodes, timeout)
     emit: Logger = log or (lambda _line: None)
-    started, started_wall = time.monotonic(), time.time()
+    flower_emit: Logger = flower_log or emit
+    started = time.monotonic()
     deadline = started + timeout
-    out_dir = Path(out_dir).expanduser().resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    crates_before = _crate_dirs(out_dir)
     bin_dir = _flower_bin_dir()
 
-    work = _make_workdir(Path(app_dir))
-    _write_run_config(work.run_config, {**run_config, "crate-dir": str(out_dir)})
+    work = _make_workdir()
     marker = uuid.uuid4().hex
     env = _child_env(work, bin_dir, marker)
     procs = ProcessGroupTracker(f"{MARKER_VAR}={marker}")
     launched: list[subprocess.Popen[bytes]] = []
-    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    crate: Path | None = None
+    outcomes: list[DemoResult | DemoError] = []
     succeeded = False
     simulation = mode == "simulation"
     try:
@@ -168,24 +218,63 @@ def run_app(
         if not simulation:
             _start_supernodes(work, bin_dir, env, port, nodes, node_env, procs, launched)
             _wait_for_nodes(bin_dir, env, nodes, deadline, emit)
-        returncode, run_id = _flwr_run(
-            work, bin_dir, env, nodes if simulation else None, procs, launched, deadline, tail, emit
-        )
-        listed = _run_listing(bin_dir, env, run_id, deadline) if run_id else None
-        status = str(listed.get("status")) if listed and listed.get("status") else None
-        emit(f"Flower run {run_id}: {status or 'status unknown'}")
-        crate = _new_crate(out_dir, crates_before, started_wall)
-        if crate is None or returncode != 0 or (status and not status.endswith("completed")):
-            raise DemoError(_failure_message(returncode, status, crate, out_dir, work, tail))
-        succeeded = True
+        for index, app in enumerate(apps):
+            try:
+                outcomes.append(
+                    _run_one(
+                        work, index, app, bin_dir, env, nodes if simulation else None,
+                        procs, launched, deadline, emit, flower_emit,
+                    )
+                )  # fmt: skip
+            except DemoError as exc:
+                outcomes.append(exc)
+        succeeded = all(isinstance(o, DemoResult) for o in outcomes)
     finally:
         leftovers = _shutdown(procs, launched, emit)
         if not succeeded:  # also on KeyboardInterrupt, which carries no message
             emit(f"scratch files kept for inspection in {work.root}")
-    _remove(work.root)
-    elapsed = time.monotonic() - started
-    emit(f"demo finished in {elapsed:.1f} s; crate at {crate}")
-    return DemoResult(crate, elapsed, "\n".join(tail), leftovers, run_id, listed)
+    if succeeded:
+        _remove(work.root)
+        crates = ", ".join(str(o.crate_dir) for o in outcomes if isinstance(o, DemoResult))
+        emit(f"demo finished in {time.monotonic() - started:.1f} s; crate at {crates}")
+    # Every app's result names the processes that outlived the federation's shutdown.
+    return [
+        replace(outcome, leftover_pids=leftovers) if isinstance(outcome, DemoResult) else outcome
+        for outcome in outcomes
+    ]
+
+
+def _run_one(
+    work: _Workdir,
+    index: int,
+    app: AppRun,
+    bin_dir: Path,
+    env: dict[str, str],
+    nodes: int | None,
+    procs: ProcessGroupTracker,
+    launched: list[subprocess.Popen[bytes]],
+    deadline: float,
+    emit: Logger,
+    flower_emit: Logger,
+) -> DemoResult:
+    """`flwr run` one app on the running federation; its crate, or a `DemoError`."""
+    started, started_wall = time.monotonic(), time.time()
+    out_dir = Path(app.out_dir).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    crates_before = _crate_dirs(out_dir)
+    app_copy, run_config = _copy_app(work, Path(app.app_dir), index)
+    _write_run_config(run_config, {**app.run_config, "crate-dir": str(out_dir)})
+    tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+    returncode, run_id = _flwr_run(
+        app_copy, run_config, bin_dir, env, nodes, procs, launched, deadline, tail, flower_emit
+    )
+    listed = _run_listing(bin_dir, env, run_id, deadline) if run_id else None
+    status = str(listed.get("status")) if listed and listed.get("status") else None
+    emit(f"Flower run {run_id}: {status or 'status unknown'}")
+    crate = _new_crate(out_dir, crates_before, started_wall)
+    if crate is None or returncode != 0 or (status and not status.endswith("completed")):
+        raise DemoError(_failure_message(returncode, status, crate, out_dir, work, tail))
+    return DemoResult(crate, time.monotonic() - started, "\n".join(tail), (), run_id, listed)
 
 
 def _check_args(rounds: int, nodes: int, timeout: float) -> None:
@@ -214,27 +303,31 @@ def _flower_bin_dir() -> Path:
     return bin_dir
 
 
-def _make_workdir(app_dir: Path = APP_DIR) -> _Workdir:
+def _make_workdir() -> _Workdir:
     # Short root under /tmp: Ray puts Unix sockets in its temp dir and socket paths
     # are limited to ~107 bytes (macOS' default TMPDIR is already ~50 bytes long).
     base = "/tmp" if os.name == "posix" and os.path.isdir("/tmp") else None
     root = Path(tempfile.mkdtemp(prefix="fcdemo-", dir=base))
-    app = root / "app"
-    shutil.copytree(
-        app_dir, app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.fab", ".*_cache")
-    )
     flwr_home = root / "flwr-home"
     ray_tmp = root / "ray"
     flwr_home.mkdir()
     ray_tmp.mkdir()
     return _Workdir(
         root=root,
-        app=app,
         flwr_home=flwr_home,
         ray_tmp=ray_tmp,
-        run_config=root / "run-config.toml",
         superlink_log=flwr_home / "superlink.log",
     )
+
+
+def _copy_app(work: _Workdir, app_dir: Path, index: int) -> tuple[Path, Path]:
+    """A private copy of the app (`flwr run` may rewrite its pyproject) and its run config."""
+    suffix = f"-{index + 1}" if index else ""
+    app = work.root / f"app{suffix}"
+    shutil.copytree(
+        app_dir, app, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.fab", ".*_cache")
+    )
+    return app, work.root / f"run-config{suffix}.toml"
 
 
 def _toml_str(value: str) -> str:
@@ -441,7 +534,8 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, deadline: float) -> 
 
 
 def _flwr_run(
-    work: _Workdir,
+    app: Path,
+    run_config: Path,
     bin_dir: Path,
     env: dict[str, str],
     nodes: int | None,
@@ -456,13 +550,13 @@ def _flwr_run(
     `nodes` sizes a simulation; None for a deployment (its SuperNodes are already up).
     """
     cmd = [
-        str(bin_dir / "flwr"), "run", str(work.app), CONNECTION_NAME, "--stream",
-        "--run-config", str(work.run_config),
+        str(bin_dir / "flwr"), "run", str(app), CONNECTION_NAME, "--stream",
+        "--run-config", str(run_config),
     ]  # fmt: skip
     if nodes is not None:
         # 1 CPU per ClientApp so that two nodes train in parallel on a 2-core machine.
         cmd += ["--federation-config", f"num-supernodes={nodes} client-resources-num-cpus=1"]
-    proc = _spawn(cmd, env, subprocess.PIPE, cwd=work.root)
+    proc = _spawn(cmd, env, subprocess.PIPE, cwd=app.parent)
     launched.append(proc)
     procs.add_root(proc.pid)
     run_id: list[str] = []
@@ -473,7 +567,7 @@ def _flwr_run(
     except subprocess.TimeoutExpired as err:
         raise DemoError(
             f"Flower run did not finish before the demo timeout; scratch files kept in "
-            f"{work.root}. Last Flower output:\n" + "\n".join(tail)
+            f"{app.parent}. Last Flower output:\n" + "\n".join(tail)
         ) from err
     finally:
         procs.refresh()  # remember the tree while it is still connected

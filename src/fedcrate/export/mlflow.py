@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from rdflib import RDF, Graph, URIRef
 
 from fedcrate.crate.reader import read_crate
 from fedcrate.crate.writer import METRICS_LOG
+from fedcrate.crate.zipped import ZippedCrate, is_zip
 from fedcrate.errors import FedcrateError, MlflowMissing, NotACrate
 from fedcrate.rdf.entities import METADATA_FILE
 from fedcrate.rdf.namespaces import SDO
@@ -183,9 +185,17 @@ def _existing_run(client: MlflowClient, experiment_id: str, identifier: str) -> 
     return runs[0] if runs else None
 
 
-def export_crate(client: MlflowClient, crate_dir: Path, experiment_id: str) -> ExportedCrate:
-    """Export one crate into `experiment_id`; an earlier export of it is updated."""
+def export_crate(
+    client: MlflowClient, crate_dir: Path, experiment_id: str, *, source: Path | None = None
+) -> ExportedCrate:
+    """Export one crate into `experiment_id`; an earlier export of it is updated.
+
+    `source` is where the crate came from when `crate_dir` is its unpacked copy (a
+    zipped crate): the path the run's tag and the report name.
+    """
     from mlflow.entities import Metric, Param, RunTag
+
+    shown = source or crate_dir
 
     graph = read_crate(crate_dir)
     views = describe(graph)
@@ -203,7 +213,7 @@ def export_crate(client: MlflowClient, crate_dir: Path, experiment_id: str) -> E
     existing = _existing_run(client, experiment_id, view.crate_identifier)
     if existing is None:
         run_id = client.create_run(
-            experiment_id, start_time=start, tags=_tags(view, crate_dir), run_name=view.name
+            experiment_id, start_time=start, tags=_tags(view, shown), run_name=view.name
         ).info.run_id
         action, logged = "created", {}
     else:
@@ -221,7 +231,7 @@ def export_crate(client: MlflowClient, crate_dir: Path, experiment_id: str) -> E
         if (step, value) not in logged.get(key, set())
     ]
     params = [Param(k, v) for k, v in _params(view).items()]
-    tags = [RunTag(k, v) for k, v in _tags(view, crate_dir).items()]
+    tags = [RunTag(k, v) for k, v in _tags(view, shown).items()]
     for offset in range(0, max(len(metrics), 1), 1000):  # MLflow's batch limit
         client.log_batch(
             run_id,
@@ -235,7 +245,7 @@ def export_crate(client: MlflowClient, crate_dir: Path, experiment_id: str) -> E
         client.log_artifact(run_id, str(model), artifact_path="model")
     status = {"Completed": "FINISHED", "Failed": "FAILED"}.get(view.status, "KILLED")
     client.set_terminated(run_id, status=status, end_time=end)
-    return ExportedCrate(crate_dir, run_id, action)
+    return ExportedCrate(shown, run_id, action)
 
 
 def export_crates(
@@ -246,7 +256,9 @@ def export_crates(
     artifact_location: str | None = None,
     progress: Callable[[ExportedCrate], None] | None = None,
 ) -> ExportReport:
-    """Export every crate in `paths` (crate folders, or folders searched for crates).
+    """Export every crate in `paths` (crate folders, zipped crates, or folders searched
+    for crates). A zipped crate is unpacked into a temporary folder for the export (MLflow
+    copies artifacts from files) and the run names the zip.
 
     A crate that cannot be exported is reported in `ExportReport.errors` and the others
     go on. `artifact_location` is used only when the experiment is created.
@@ -262,8 +274,14 @@ def export_crates(
 
     for path in paths:
         if not Path(path).exists():
-            raise NotACrate(f"{path}: no such file or folder; pass crate folders")
-    crates = sorted(m.parent for m in find_crates([Path(p) for p in paths]))
+            raise NotACrate(f"{path}: no such file or folder; pass crate folders or zipped crates")
+    zips = [Path(p) for p in paths if is_zip(Path(p))]
+    folders = [Path(p) for p in paths if not is_zip(Path(p))]
+    # (the folder to export, the zip it is unpacked from)
+    crates: list[tuple[Path, Path | None]] = [
+        (folder, None) for folder in sorted(m.parent for m in find_crates(folders))
+    ]
+    crates += [(archive, archive) for archive in zips]
     if not crates:
         raise NotACrate(f"no {METADATA_FILE} under {', '.join(map(str, paths))}")
     client = _mlflow_client(tracking_uri)
@@ -272,9 +290,15 @@ def export_crates(
     except MlflowException as exc:
         raise FedcrateError(f"MLflow at {tracking_uri}: {exc.message}") from None
     report = ExportReport()
-    for crate_dir in crates:
+    for crate_dir, zipped in crates:
         try:
-            exported = export_crate(client, crate_dir, experiment_id)
+            if zipped is None:
+                exported = export_crate(client, crate_dir, experiment_id)
+            else:
+                with tempfile.TemporaryDirectory(prefix="fedcrate-export-") as scratch:
+                    with ZippedCrate(zipped) as archive:
+                        unpacked = archive.extract_to(Path(scratch))
+                    exported = export_crate(client, unpacked, experiment_id, source=zipped)
         except NotACrate as exc:
             report.errors.append(str(exc))
             continue

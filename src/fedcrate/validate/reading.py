@@ -29,7 +29,7 @@ from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from fedcrate.assets import data_text
-from fedcrate.crate.reader import crate_base, load_document, metadata_path
+from fedcrate.crate.reader import crate_base, read_document
 from fedcrate.errors import NotACrate
 from fedcrate.rdf.jsonld import (
     _KNOWN_CONTEXTS,
@@ -298,8 +298,7 @@ def read_triples(path: Path | str, terms: Terms) -> CrateTriples:
     Raises:
         NotACrate: the path holds no readable JSON-LD crate (the message says why).
     """
-    metadata = metadata_path(Path(path))
-    document = load_document(metadata)
+    document, metadata = read_document(Path(path))  # a folder, metadata file or zip
     base = crate_base(document, metadata)
     try:
         triples = _fast_triples(document, base, terms)

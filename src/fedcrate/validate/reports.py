@@ -43,7 +43,9 @@ def render_text(outcomes: list[Outcome], console: Console) -> None:
 
     for outcome in outcomes:
         if outcome.report is None:
-            console.print(f"[bold red]✗ {escape(outcome.source)}[/]: {escape(outcome.error or '')}")
+            # Library messages start with the path; the verdict line names it once.
+            error = (outcome.error or "").removeprefix(f"{outcome.source}: ")
+            console.print(f"[bold red]✗ {escape(outcome.source)}[/]: {escape(error)}")
             continue
         report = outcome.report
         fails = f"fails at {report.level.value}"

@@ -13,10 +13,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from urllib.parse import unquote
 
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from fedcrate.rdf.lookup import GraphLookup
 from fedcrate.rdf.namespaces import FL, PROV, SDO, side_from_iri
 from fedcrate.record.run import side_order
 
@@ -24,6 +26,7 @@ __all__ = [
     "FederationView",
     "MetricSeries",
     "MetricValue",
+    "ModelFileView",
     "Participation",
     "PersonView",
     "RunView",
@@ -65,6 +68,20 @@ class SoftwareView:
     version: str | None
     requirement: str | None
     url: str | None
+
+
+@dataclass(frozen=True)
+class ModelFileView:
+    """An output model of the run: a file in its `result` that is not `about` anything.
+
+    That is the FL profile's "output model" (the metrics log is `about` the run), less
+    text files (logs, tables, JSON metadata), which document a run. `name` is its path in
+    the crate, or its `file://` IRI when it was referenced in place.
+    """
+
+    name: str
+    sha256: str | None
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -155,6 +172,8 @@ class RunView:
     federation: FederationView
     final_metrics: list[MetricValue]
     history: list[MetricSeries]
+    models: list[ModelFileView] = field(default_factory=list)
+    """The run's output model files; empty when the run recorded no model."""
 
     @property
     def rounds(self) -> int | None:
@@ -179,12 +198,12 @@ def _python(node: Node | None) -> Scalar:
     return str(node)
 
 
-def _text(graph: Graph, subject: Node, predicate: URIRef) -> str | None:
+def _text(graph: GraphLookup, subject: Node, predicate: URIRef) -> str | None:
     value = graph.value(subject, predicate)
     return None if value is None else str(value)
 
 
-def _int(graph: Graph, subject: Node, predicate: URIRef) -> int | None:
+def _int(graph: GraphLookup, subject: Node, predicate: URIRef) -> int | None:
     value = _python(graph.value(subject, predicate))
     if isinstance(value, bool) or value is None:
         return None
@@ -194,7 +213,7 @@ def _int(graph: Graph, subject: Node, predicate: URIRef) -> int | None:
         return None
 
 
-def _bool(graph: Graph, subject: Node, predicate: URIRef) -> bool | None:
+def _bool(graph: GraphLookup, subject: Node, predicate: URIRef) -> bool | None:
     value = _python(graph.value(subject, predicate))
     if isinstance(value, bool):
         return value
@@ -219,7 +238,7 @@ def _side_code(term: Node) -> str:
     return side.value if side is not None else str(term)
 
 
-def _side(graph: Graph, subject: Node) -> str:
+def _side(graph: GraphLookup, subject: Node) -> str:
     term = graph.value(subject, FL.side)
     if term is None:
         return ""
@@ -236,13 +255,13 @@ def _parse_time(text: str | None) -> datetime | None:
         return None
 
 
-def _person(graph: Graph, iri: Node) -> PersonView:
+def _person(graph: GraphLookup, iri: Node) -> PersonView:
     text = str(iri)
     orcid = text if isinstance(iri, URIRef) and "orcid.org/" in text else None
     return PersonView(name=_text(graph, iri, SDO.name), orcid=orcid)
 
 
-def _settings(graph: Graph, nodes: Iterable[Node]) -> list[Setting]:
+def _settings(graph: GraphLookup, nodes: Iterable[Node]) -> list[Setting]:
     settings = []
     for node in nodes:
         if (node, RDF.type, SDO.PropertyValue) not in graph:
@@ -261,7 +280,7 @@ def _settings(graph: Graph, nodes: Iterable[Node]) -> list[Setting]:
     return sorted(settings, key=lambda s: s.name)
 
 
-def _software(graph: Graph, run: Node) -> list[SoftwareView]:
+def _software(graph: GraphLookup, run: Node) -> list[SoftwareView]:
     found = []
     for tool in graph.objects(run, SDO.instrument):
         if (tool, RDF.type, SDO.SoftwareApplication) not in graph:
@@ -280,7 +299,7 @@ def _software(graph: Graph, run: Node) -> list[SoftwareView]:
     return sorted(found, key=lambda s: (s.name != "Flower", s.name.lower()))
 
 
-def _strategy(graph: Graph, run: Node) -> tuple[str | None, str | None, list[Setting]]:
+def _strategy(graph: GraphLookup, run: Node) -> tuple[str | None, str | None, list[Setting]]:
     for tool in graph.objects(run, SDO.instrument):
         if (tool, RDF.type, FL.AggregationStrategy) in graph:
             return (
@@ -291,7 +310,7 @@ def _strategy(graph: Graph, run: Node) -> tuple[str | None, str | None, list[Set
     return None, None, []
 
 
-def _federation(graph: Graph, run: Node) -> FederationView:
+def _federation(graph: GraphLookup, run: Node) -> FederationView:
     participation = []
     for node in graph.objects(run, FL.participation):
         round_ = _int(graph, node, FL.round)
@@ -324,13 +343,13 @@ def _federation(graph: Graph, run: Node) -> FederationView:
     )
 
 
-def _metric_key(graph: Graph, node: Node) -> tuple[str, str, str]:
+def _metric_key(graph: GraphLookup, node: Node) -> tuple[str, str, str]:
     name = _text(graph, node, SDO.name) or ""
     property_id = _text(graph, node, SDO.propertyID) or name
     return _side(graph, node), name, property_id
 
 
-def _final_metrics(graph: Graph, run: Node) -> list[MetricValue]:
+def _final_metrics(graph: GraphLookup, run: Node) -> list[MetricValue]:
     metrics = []
     for node in graph.objects(run, SDO.result):
         if (node, RDF.type, FL.FinalMetric) not in graph:
@@ -345,7 +364,7 @@ def _final_metrics(graph: Graph, run: Node) -> list[MetricValue]:
     return sorted(metrics, key=lambda m: (side_order(m.side), m.side, m.metric))
 
 
-def _history(graph: Graph, run: Node) -> list[MetricSeries]:
+def _history(graph: GraphLookup, run: Node) -> list[MetricSeries]:
     # Each series (a final metric in the run's result) states side, name and propertyID
     # once; its round values state only round and value. Rounds × sides × metrics values:
     # read each property once by predicate rather than per node (10x faster on a
@@ -380,21 +399,51 @@ def _history(graph: Graph, run: Node) -> list[MetricSeries]:
     return sorted(history, key=lambda s: (s.metric, side_order(s.side), s.side))
 
 
-def _status(graph: Graph, run: Node) -> str:
+# Text formats of result files that document a run (FEDn's logs and metadata, a metrics
+# log without `about`) rather than hold its model.
+_DOCUMENT_FORMATS = (
+    "text/",
+    "application/json",
+    "application/jsonl",
+    "application/yaml",
+    "application/toml",
+)
+
+
+def _models(graph: GraphLookup, run: Node) -> list[ModelFileView]:
+    # The FL profile's output model: a File or Dataset in the result, `about` nothing.
+    base = str(run).split("#", 1)[0]
+    models = []
+    for node in graph.objects(run, SDO.result):
+        if not isinstance(node, URIRef) or graph.value(node, SDO.about) is not None:
+            continue
+        if not {SDO.MediaObject, SDO.Dataset} & set(graph.objects(node, RDF.type)):
+            continue  # a FinalMetric, a PropertyValue
+        if (_text(graph, node, SDO.encodingFormat) or "").startswith(_DOCUMENT_FORMATS):
+            continue  # a log, a table, JSON metadata: about the run, not what it trained
+        text = str(node)
+        name = unquote(text[len(base) :]) if base and text.startswith(base) else text
+        models.append(
+            ModelFileView(name, _text(graph, node, SDO.sha256), _int(graph, node, SDO.contentSize))
+        )
+    return sorted(models, key=lambda m: m.name)
+
+
+def _status(graph: GraphLookup, run: Node) -> str:
     status = _text(graph, run, SDO.actionStatus)
     if status is None:
         return "unknown"
     return status.rsplit("/", 1)[-1].removesuffix("ActionStatus")
 
 
-def _root(graph: Graph, run: Node) -> Node | None:
+def _root(graph: GraphLookup, run: Node) -> Node | None:
     for root in graph.subjects(SDO.mentions, run):
         if (root, RDF.type, SDO.Dataset) in graph:
             return root
     return None
 
 
-def _run_view(graph: Graph, run: Node) -> RunView:
+def _run_view(graph: GraphLookup, run: Node) -> RunView:
     start = _text(graph, run, SDO.startTime) or _text(graph, run, PROV.startedAtTime)
     end = _text(graph, run, SDO.endTime) or _text(graph, run, PROV.endedAtTime)
     started, ended = _parse_time(start), _parse_time(end)
@@ -431,13 +480,15 @@ def _run_view(graph: Graph, run: Node) -> RunView:
         federation=_federation(graph, run),
         final_metrics=_final_metrics(graph, run),
         history=_history(graph, run),
+        models=_models(graph, run),
     )
 
 
 def describe(graph: Graph) -> list[RunView]:
     """One `RunView` per run (`schema:CreateAction`) in `graph`, earliest first."""
-    runs = set(graph.subjects(RDF.type, SDO.CreateAction))
-    views = [_run_view(graph, run) for run in runs]
+    lookup = GraphLookup(graph)
+    runs = set(lookup.subjects(RDF.type, SDO.CreateAction))
+    views = [_run_view(lookup, run) for run in runs]
     return sorted(views, key=lambda v: (v.start or "", v.iri))
 
 

@@ -15,7 +15,7 @@ from fedcrate.views.model import (
     sparkline,
 )
 
-__all__ = ["render_terminal"]
+__all__ = ["NO_MODEL", "render_terminal"]
 
 
 def _person_text(person: PersonView) -> str:
@@ -26,6 +26,31 @@ def _person_text(person: PersonView) -> str:
 
 def _yes_no(flag: bool | None) -> str | None:
     return None if flag is None else ("yes" if flag else "no")
+
+
+NO_MODEL = "none recorded (the run's result holds no model file)"
+"""What `show` says of a run that recorded no model: said plainly, never left out."""
+
+
+def _size_text(size: int) -> str:
+    if size < 1000:
+        return f"{size} bytes"
+    scaled = float(size)
+    for unit in ("kB", "MB", "GB"):
+        scaled /= 1000
+        if scaled < 1000 or unit == "GB":
+            break
+    return f"{scaled:.1f} {unit}"
+
+
+def _models_text(view: RunView) -> str:
+    """The model files: name, size and the start of the sha256 (verify checks it all)."""
+    parts = []
+    for model in view.models:
+        details = [_size_text(model.size) if model.size is not None else None]
+        details.append(f"sha256 {model.sha256[:12]}…" if model.sha256 else "no sha256")
+        parts.append(f"{model.name} ({', '.join(d for d in details if d)})")
+    return "; ".join(parts)
 
 
 def render_terminal(views: Sequence[RunView], console: Any, crate: str | None = None) -> None:
@@ -53,6 +78,7 @@ def render_terminal(views: Sequence[RunView], console: Any, crate: str | None = 
             ("license", view.license),
             ("identifier", view.crate_identifier),
             ("strategy", view.strategy_class or view.strategy),
+            ("model", _models_text(view) or NO_MODEL),
         ]
         fed = view.federation
         rows += [
@@ -68,7 +94,7 @@ def render_terminal(views: Sequence[RunView], console: Any, crate: str | None = 
         ]
         for label, value in rows:
             if value:
-                style = "red" if label == "error" else ""
+                style = "red" if label == "error" else "yellow" if value == NO_MODEL else ""
                 facts.add_row(label, f"[{style}]{escape(value)}[/]" if style else escape(value))
         console.print(facts)
 

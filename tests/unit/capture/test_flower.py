@@ -18,6 +18,7 @@ from flwr.serverapp.strategy import FedAvg, FedProx, Result
 
 from fedcrate import FLCrateTracker, read_crate
 from fedcrate.cli.summary import summarize
+from fedcrate.crate.journal import read_journal
 from fedcrate.record.redaction import REDACTED
 
 PYPROJECT = """
@@ -178,12 +179,15 @@ def test_per_round_journal_is_append_only_and_constant_per_round(
     assert sorted(p.name for p in out.iterdir()) == ["ro-crate"]  # journal gone once written
 
 
-def test_model_path_is_copied_and_relative_output_dir_goes_under_fedcrate_home(
+def test_model_path_is_copied_and_relative_paths_go_under_fedcrate_home(
     tmp_path: Path, app_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A relative model_path resolves like output_dir: under $FEDCRATE_HOME, not the cwd."""
     monkeypatch.setenv("FEDCRATE_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    Path("model.pt").write_bytes(b"weights")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "model.pt").write_bytes(b"weights")
+    Path("model.pt").write_bytes(b"the working folder's, not used")
     with _track(Path("runs/exp1"), app_dir) as tracker:
         tracker.record_result(_result(), model_path="model.pt")
     assert tracker.crate is not None
@@ -285,3 +289,40 @@ def test_pyproject_is_found_next_to_the_app_that_creates_the_tracker(tmp_path: P
     tracker = module.make(_context(), FedAvg(), tmp_path / "out")
     assert tracker.pyproject_path == app / "pyproject.toml"
     assert [s.key for s in tracker.record.frameworks] == ["numpy", "rdflib"]
+
+
+def test_result_is_journaled_in_one_line_without_what_the_hooks_journaled(
+    tmp_path: Path, app_dir: Path
+) -> None:
+    # The server-side hook journals each round as it happens; the Result repeats those
+    # values and adds the client sides: one line with only the new or changed values.
+    out = tmp_path / "out"
+    result = _result(rounds=2)
+    with _track(out, app_dir) as tracker:
+        server = result.evaluate_metrics_serverapp
+        evaluate = tracker.wrap_evaluate(lambda rnd, arrays: server[rnd])
+        for rnd in range(3):
+            evaluate(rnd, None)
+        server[2] = MetricRecord({"loss": 0.01, "accuracy": 0.2})  # loss changed, accuracy not
+        (journal,) = out.glob(".fedcrate-journal-*.jsonl")
+        before = journal.read_text().splitlines()
+        tracker.record_result(result)
+        added = [json.loads(line) for line in journal.read_text().splitlines()[len(before) :]]
+        lines = [entry for entry in added if entry["event"] == "observations"]
+        assert len(lines) == 1
+        journaled = {(i["round"], i["side"], i["metric"]["name"]) for i in lines[0]["items"]}
+        client = {
+            (r, side, name)
+            for r in (1, 2)
+            for side, names in (
+                ("client-train", ("loss", "train_acc")),
+                ("client-evaluate", ("loss", "accuracy")),
+            )
+            for name in names
+        }
+        assert journaled == client | {(2, "server-evaluate", "loss")}
+        recovered = read_journal(journal).record
+    by_key = {(o.round, o.side.value, o.metric.name): o.value for o in recovered.observations}
+    assert by_key[(2, "server-evaluate", "loss")] == 0.01
+    assert by_key[(0, "server-evaluate", "accuracy")] == 0.0
+    assert len(by_key) == len(client) + 6

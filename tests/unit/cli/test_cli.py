@@ -44,8 +44,8 @@ def test_console_script_entry_point() -> None:
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [
-        (["show", "{missing}"], 2, "no ro-crate-metadata.json"),
-        (["verify", "{missing}"], 2, "no ro-crate-metadata.json"),
+        (["show", "{missing}"], 2, "no such file or folder"),
+        (["verify", "{missing}"], 2, "no such file or folder"),
         (["zip", "{missing}"], 2, ""),
         (["recover", "{missing}"], 2, ""),
         (["fedn", "package", "{missing}", "--crate", "{tmp}/crate"], 2, ""),

@@ -17,23 +17,37 @@ def _console(terminal: bool) -> tuple[Console, io.StringIO]:
     return Console(file=stream, force_terminal=terminal, width=100), stream
 
 
-def test_demo_in_a_pipe_prints_flower_lines_plainly() -> None:
+def test_demo_in_a_pipe_prints_fedcrate_lines_plainly_and_flower_lines_when_verbose() -> None:
     console, stream = _console(terminal=False)
     with demo_log(console, rounds=3, quiet=False) as log:
         assert log is not None
-        log("INFO :      [ROUND 1/3]")
+        log.flower("INFO :      [ROUND 1/3]")
+        log.flower("fedcrate WARNING: no license")
+        log.note("Flower run 7: finished:completed")
+    assert stream.getvalue() == "fedcrate WARNING: no license\nFlower run 7: finished:completed\n"
+
+    console, stream = _console(terminal=False)
+    with demo_log(console, rounds=3, quiet=False, verbose=True) as log:
+        assert log is not None
+        log.flower("INFO :      [ROUND 1/3]")
     assert stream.getvalue() == "INFO :      [ROUND 1/3]\n"
 
 
-def test_demo_on_a_terminal_draws_a_round_bar() -> None:
+def test_demo_on_a_terminal_draws_a_round_bar_from_flower_lines_it_does_not_print() -> None:
     console, stream = _console(terminal=True)
     with demo_log(console, rounds=3, quiet=False) as log:
         assert log is not None
         for line in ("INFO :      [ROUND 1/3]", "INFO :      [ROUND 2/3]"):
-            log(line)
+            log.flower(line)
     output = stream.getvalue()
     assert "Flower simulation" in output and "1/3" in output
-    assert "[ROUND 2/3]" in output  # the log lines still show, above the bar
+    assert "[ROUND 2/3]" not in output  # Flower's own lines only with --verbose
+
+    console, stream = _console(terminal=True)
+    with demo_log(console, rounds=3, quiet=False, verbose=True) as log:
+        assert log is not None
+        log.flower("INFO :      [ROUND 2/3]")
+    assert "[ROUND 2/3]" in stream.getvalue()  # above the bar
 
 
 def test_quiet_means_silent() -> None:
