@@ -29,6 +29,7 @@ import json
 import os
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ class Ledger:
         return self.folder / "manifest.json"
 
     @classmethod
-    def read(cls, folder: Path, *, store_is_empty: bool) -> Ledger:
+    def read(cls, folder: Path, *, store_is_empty: Callable[[], bool]) -> Ledger:
         """The ledger in `folder`; a missing or unreadable manifest is clean only for an
         empty store (otherwise the store holds crates nobody knows how to take out)."""
         try:
@@ -68,7 +69,7 @@ class Ledger:
         except (OSError, ValueError):
             data = None
         if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-            return cls(folder, clean=store_is_empty)
+            return cls(folder, clean=store_is_empty())
         crates = data.get("crates")
         shared = data.get("shared")
         return cls(
@@ -136,9 +137,11 @@ class Ledger:
         temp = path.with_suffix(".tmp")
         temp.write_bytes(zlib.compress(text.encode("utf-8"), 1))
         os.replace(temp, path)
+        own = "<" + graph
+        shared = self.shared
         for line in dict.fromkeys(text.splitlines(keepends=True)):
-            if not own_line(line, graph):
-                self.shared[line] = self.shared.get(line, 0) + 1
+            if not (line.startswith(own) or line.startswith("_:")):  # own_line, inlined
+                shared[line] = shared.get(line, 0) + 1
 
     def text(self, graph: str) -> str | None:
         """The N-Triples text loaded for `graph`, None when the ledger has none."""
