@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -84,6 +84,17 @@ def make_record(rounds: int = 3, metrics: tuple[str, ...] = ("loss", "accuracy")
         federation=FederationFacts(run_id=7, node_count=2, num_rounds=rounds),
         observations=observations,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the session out of the real ~/.cache: a default SPARQL index (and any other
+    XDG cache) goes to a temporary folder, on every platform (FEDCRATE_INDEX_HOME)."""
+    root = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(root))
+        patch.setenv("FEDCRATE_INDEX_HOME", str(root / "fedcrate" / "index"))
+        yield
 
 
 @pytest.fixture

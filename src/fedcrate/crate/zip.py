@@ -4,7 +4,7 @@ That is the layout RO-Crate 1.2 describes for zipped crates, which ro-crate-py a
 official validator open directly. The zip is written beside its target and moved into
 place, so a half-written zip is never visible; an existing file is never replaced unless
 asked (`overwrite=True`), and the no-replace move is atomic (a hard link), so two packers
-racing for one name cannot both win.
+racing for one name cannot both win. Hidden files and folders are never packed.
 """
 
 from __future__ import annotations
@@ -23,11 +23,21 @@ __all__ = ["zip_crate"]
 
 
 def _members(crate_dir: Path, exclude: set[Path]) -> list[Path]:
-    """Every file under the crate, in a stable order (metadata file first)."""
+    """Every file under the crate, in a stable order (metadata file first).
+
+    Hidden files and folders (a name starting with ".") are working files, not part of
+    the crate: an old `.fedcrate-index`, a `.ro-crate-staging-*` folder, `.DS_Store`.
+    They are never packed, and hidden folders are not even walked (an index can be large).
+    Symlinked folders are not followed, as before.
+    """
     files = []
-    for path in sorted(crate_dir.rglob("*")):
-        if path.is_file() and path.resolve() not in exclude:
-            files.append(path)
+    for root, dirs, names in os.walk(crate_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(root, name)
+            if not name.startswith(".") and path.is_file() and path.resolve() not in exclude:
+                files.append(path)
+    files.sort(key=lambda p: p.relative_to(crate_dir).parts)
     files.sort(key=lambda p: (p.relative_to(crate_dir).as_posix() != METADATA_FILE,))
     return files
 

@@ -17,10 +17,20 @@ from pathlib import Path
 from fedcrate.assets import query_texts
 from fedcrate.errors import QueryError
 
-__all__ = ["NamedQuery", "bind_params", "load_named_query", "named_queries", "resolve_query"]
+__all__ = [
+    "NamedQuery",
+    "bind_params",
+    "load_named_query",
+    "named_queries",
+    "point_at_error",
+    "resolve_query",
+]
 
 _PARAM = re.compile(r"^#\s*param\s+\?(\w+)\s*=\s*(\S+)\s*(.*)$")
 _NAME = re.compile(r"^[A-Za-z][\w-]*$")
+# Oxigraph's parser says `error at LINE:COLUMN: …` (both from 1).
+_POSITION = re.compile(r"\bat (\d+):(\d+)\b")
+_SHOWN = 60  # characters of the offending line shown at most
 
 
 @dataclass(frozen=True)
@@ -119,3 +129,27 @@ def bind_params(text: str, values: dict[str, str]) -> str:
     names = " ".join(f"?{name}" for name in values)
     terms = " ".join(values.values())
     return f"{text.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+
+
+def point_at_error(message: str, text: str) -> str:
+    """`message` with the query line it names and a caret under the column, if it names one.
+
+    Oxigraph reports `error at 3:7: expected …`; a user with a 30-line query should not
+    have to count lines. The position refers to `text` as run (a bound query has its
+    `VALUES` line appended at the end, so the user's lines keep their numbers). A message
+    without a position, or one past the text, is returned unchanged.
+    """
+    match = _POSITION.search(message)
+    if match is None:
+        return message
+    line_no, column = int(match[1]), int(match[2])
+    lines = text.splitlines()
+    if not 1 <= line_no <= len(lines) or column < 1:
+        return message
+    line = lines[line_no - 1].expandtabs(1)
+    column = min(column, len(line) + 1)
+    if len(line) > _SHOWN:  # a window around the column: a wrapped line misplaces the caret
+        start = max(0, min(column - 1 - _SHOWN // 2, len(line) - _SHOWN))
+        line, column = line[start : start + _SHOWN], column - start
+    gutter = f"{line_no} | "
+    return f"{message}\n  {gutter}{line}\n  {' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"

@@ -1,6 +1,7 @@
 """SPARQL across many crates: a persistent, incrementally updated embedded index.
 
-Layout of an index folder (default `<crates dir>/.fedcrate-index/`):
+Layout of an index folder (default: the user's cache, `index.location`, keyed by the
+folders; never inside the crate folders):
 
 * `store/` — a pyoxigraph (RocksDB) store whose default graph is the RDF merge (set
   union) of every crate's triples plus their PROV-O entailments; queries need no GRAPH
@@ -38,6 +39,7 @@ import pyoxigraph as ox
 
 from fedcrate.errors import NotACrate, QueryError
 from fedcrate.index.ledger import Ledger
+from fedcrate.index.location import default_index_path
 from fedcrate.index.quads import ParseResult, parse_job
 from fedcrate.index.queries import NamedQuery, resolve_query
 from fedcrate.index.results import QueryResult, Value, python_value
@@ -173,9 +175,8 @@ class CrateIndex:
         for folder in self.folders:
             if not folder.exists():
                 raise NotACrate(f"{folder}: no such folder; pass a folder that holds crates")
-        first = self.folders[0]
-        default = (first if first.is_dir() else first.parent) / INDEX_FOLDER
-        self.path = Path(index) if index is not None else default
+        # Default: the user's cache, keyed by the folders, never inside a crate folder.
+        self.path = Path(index) if index is not None else default_index_path(self.folders)
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
         try:
             self.path.mkdir(parents=True, exist_ok=True)

@@ -314,8 +314,9 @@ def test_folders_without_metadata(tmp_path: Path) -> None:
             outcome = invoke(_commands(folder, tmp_path / "index")[name])
             assert outcome.exit_code == 2 and says in outcome.output
     assert invoke(["sparql", "runs", str(missing)]).exit_code == 2
-    # An empty folder holds no crates: the query runs over nothing.
-    assert invoke(["sparql", "runs", str(empty), "--index", str(tmp_path / "i")]).exit_code == 0
+    # An empty folder holds no crates: that is said, and it is not success.
+    outcome = invoke(["sparql", "runs", str(empty), "--index", str(tmp_path / "i")])
+    assert outcome.exit_code == 1 and "no crate found" in outcome.output
 
 
 def test_validate_refuses_json_ld_without_a_descriptor(tmp_path: Path) -> None:

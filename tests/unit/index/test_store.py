@@ -519,7 +519,8 @@ def test_incremental_reindex_add_change_delete(tmp_path: Path) -> None:
     crate_index = CrateIndex(crates)
     first = crate_index.refresh()
     assert len(first.added) == 3 and not first.errors
-    assert (crates / ".fedcrate-index" / "manifest.json").is_file()
+    assert (crate_index.path / "manifest.json").is_file()
+    assert not (crates / ".fedcrate-index").exists()  # the index stays out of the crates
     again = crate_index.refresh()
     assert (again.unchanged, again.added, again.changed, again.removed) == (3, [], [], [])
 
